@@ -1,0 +1,98 @@
+"""Augmentation presets and the view augmenter.
+
+Every preset is one kornia `AugmentationSequential` applied to the J*B stacked views in a single
+call, so each view gets its own random parameters while the work stays batched on the device. The
+official presets follow the SimVAE code (paper.md section 3.3): random resized crop, *vertical* flip,
+colour jitter always on for colour data, binarisation for MNIST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import kornia.augmentation as K
+import torch
+from torch import nn
+
+RATIO = (0.75, 1.3)  # the official aspect-ratio range of RandomResizedCrop
+
+
+@dataclass(frozen=True)
+class Preset:
+    build: Callable[[tuple[int, int]], nn.Module]  # image (H, W) -> kornia pipeline on float images
+    description: str
+    binarise: bool = False  # threshold at 0.5 after augmenting, and for evaluation (official MNIST)
+
+
+def _crop_flip(scale: tuple[float, float]) -> Callable[[tuple[int, int]], nn.Module]:
+    return lambda size: K.AugmentationSequential(
+        K.RandomResizedCrop(size, scale=scale, ratio=RATIO), K.RandomVerticalFlip(p=0.5)
+    )
+
+
+def _jitter_crop_flip(size: tuple[int, int]) -> nn.Module:
+    return K.AugmentationSequential(
+        K.ColorJitter(0.8, 0.8, 0.8, 0.2, p=1.0),
+        K.RandomResizedCrop(size, scale=(0.6, 1.0), ratio=RATIO),
+        K.RandomVerticalFlip(p=0.5),
+    )
+
+
+def _shapes(size: tuple[int, int]) -> nn.Module:
+    # Changes exactly the style factors the shapes data labels (position, scale, hue) and never the
+    # shape class: no flips, since a flipped shape is still the same shape but would blur rotation.
+    return K.AugmentationSequential(
+        K.RandomResizedCrop(size, scale=(0.5, 1.0), ratio=RATIO),
+        K.ColorJitter(brightness=0.2, hue=0.25, p=1.0),
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    "mnist": Preset(_crop_flip((0.4, 1.0)), "official MNIST: crop scale (0.4, 1), vertical flip, binarise at 0.5", binarise=True),
+    "fashion-mnist": Preset(_crop_flip((0.4, 1.0)), "official Fashion-MNIST: crop scale (0.4, 1), vertical flip"),
+    "cifar10": Preset(_jitter_crop_flip, "official CIFAR-10: colour jitter 0.8/0.8/0.8/0.2, crop scale (0.6, 1), vertical flip"),
+    "celeba": Preset(_jitter_crop_flip, "official CelebA: colour jitter 0.8/0.8/0.8/0.2, crop scale (0.6, 1), vertical flip"),
+    "shapes": Preset(_shapes, "embedded shapes: crop scale (0.5, 1) (moves and rescales), hue jitter 0.25, brightness 0.2"),
+    "none": Preset(lambda size: nn.Identity(), "no augmentation: every view is the clean image"),
+}
+
+
+def preset_for(preset: str, dataset: str) -> str:
+    """Resolve "auto" to the dataset's own preset."""
+    name = dataset if preset == "auto" else preset
+    if name not in PRESETS:
+        raise ValueError(f"unknown augmentation preset {name!r}; available: {sorted(PRESETS)} (set augment.preset)")
+    return name
+
+
+def to_float(images: torch.Tensor, binarise: bool = False) -> torch.Tensor:
+    """uint8 images in [0, 255] -> float in [0, 1] (thresholded at 0.5 for binarised data)."""
+    x = images.float().div_(255.0)
+    return (x > 0.5).float() if binarise else x
+
+
+class ViewAugmenter(nn.Module):
+    """uint8 images (B, C, H, W) -> J augmented float views (B, J, C, H, W) on the images' device.
+
+    Randomness comes from torch's global generator, so seeding torch (and restoring its state on
+    resume) makes the views repeatable.
+    """
+
+    def __init__(self, preset: str, image_size: tuple[int, int], views: int) -> None:
+        super().__init__()
+        self.preset = PRESETS[preset]
+        self.pipeline = self.preset.build(image_size)
+        self.views = views
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        batch = images.shape[0]
+        stacked = to_float(images).repeat_interleave(self.views, dim=0)  # view j of image i at i*J + j
+        augmented = self.pipeline(stacked).clamp_(0.0, 1.0)
+        if self.preset.binarise:
+            augmented = (augmented > 0.5).float()
+        return augmented.view(batch, self.views, *augmented.shape[1:])
+
+    def clean(self, images: torch.Tensor) -> torch.Tensor:
+        """The evaluation transform: no augmentation, only scaling (and binarising where official)."""
+        return to_float(images, self.preset.binarise)

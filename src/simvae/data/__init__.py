@@ -1,0 +1,47 @@
+"""Datasets, held in memory as uint8 tensors. `DATASETS` is the one list of what exists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from simvae.data.base import DataError, Dataset, ImageSet, split_train_val
+from simvae.data.mnist import find_idx_dir, load_idx_dataset
+from simvae.data.shapes import load_shapes
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    load: Callable[..., Dataset]  # (root, val_fraction, split_seed) -> Dataset
+    locate: Callable[[str | Path | None], str]  # where the data is (raises DataError when missing)
+    description: str
+
+
+DATASETS: dict[str, DatasetEntry] = {
+    "shapes": DatasetEntry(
+        lambda root, val_fraction, split_seed: load_shapes(val_fraction, split_seed),
+        lambda root: "generated in memory (embedded, no download)",
+        "coloured shapes 3x32x32; content: 5 shapes; style: pos_x, pos_y, scale, rotation, hue",
+    ),
+    "fashion-mnist": DatasetEntry(
+        partial(load_idx_dataset, "fashion-mnist"),
+        lambda root: str(find_idx_dir("fashion-mnist", root)),
+        "Fashion-MNIST 1x28x28; content: 10 clothing classes",
+    ),
+    "mnist": DatasetEntry(
+        partial(load_idx_dataset, "mnist"),
+        lambda root: str(find_idx_dir("mnist", root)),
+        "MNIST 1x28x28; content: 10 digits",
+    ),
+}
+
+
+def load_dataset(name: str, root: str | Path | None = None, val_fraction: float = 0.1, split_seed: int = 0) -> Dataset:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; available: {sorted(DATASETS)} (see `simvae data`)")
+    return DATASETS[name].load(root, val_fraction, split_seed)
+
+
+__all__ = ["DATASETS", "DataError", "Dataset", "ImageSet", "load_dataset", "split_train_val"]

@@ -1,0 +1,62 @@
+"""The one small interface every method implements, and what it is built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+@dataclass
+class MethodConfig:
+    """Hyper-parameters of a method; each method extends this with its own fields."""
+
+    name: str = ""
+
+    def validate(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a method needs to know about the data and the backbone to build its networks."""
+
+    image_shape: tuple[int, int, int]
+    latent_dim: int
+    backbone: str  # a key of simvae.nets.BACKBONES
+    num_classes: int  # content classes (used by the supervised reference)
+    likelihood: str = "gaussian"  # the dataset's natural p(x|z), used when a method says "auto"
+
+
+class Method(nn.Module):
+    """A representation learner.
+
+    `training_terms` maps a batch of J augmented views (B, J, C, H, W) in [0, 1] and the images'
+    content labels (B,) to named scalar terms; "loss" is what the optimiser minimises, the other
+    terms are logged. `representations` maps clean images (N, C, H, W) to named representations,
+    the first being the one the method is evaluated on.
+    """
+
+    Config: ClassVar[type[MethodConfig]] = MethodConfig
+    family: ClassVar[str] = ""  # "generative", "discriminative" or "supervised"
+    min_views: ClassVar[int] = 1
+
+    def __init__(self, config: MethodConfig, spec: ModelSpec) -> None:
+        super().__init__()
+        self.config = config
+        self.spec = spec
+
+    def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        # forward *is* the training objective, so DDP wrappers see the call that needs gradient sync
+        return self.training_terms(views, labels)
+
+    def representations(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def on_step_end(self) -> None:
+        """Called after each optimiser step (e.g. to update a momentum encoder)."""

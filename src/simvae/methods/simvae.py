@@ -1,0 +1,98 @@
+"""SimVAE: a VAE for the SSL model y -> z_j -> x_j (Bizeul, Schoelkopf, Allen, TMLR 2024; paper.md section 1).
+
+ELBO_SSL = sum_j E_q[log p(x_j|z_j)] + sum_j H[q(z_j|x_j)] + E_q[log p(z_1..J)],
+with p(z_1..J) = integral p(y) prod_j N(z_j; y, sigma2 I) dy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from simvae.config import ConfigError
+from simvae.methods.base import ModelSpec
+from simvae.methods.generative import GenerativeConfig, GenerativeMethod
+from simvae.methods.likelihood import gaussian_entropy
+
+
+@dataclass
+class SimVAEConfig(GenerativeConfig):
+    name: str = "simvae"
+    sigma2: float = 0.15  # variance of p(z|y) (the official code's `beta_start`)
+    p_y: str = "gaussian"  # gaussian: N(0, I) | uniform: flat
+    y_marginal: str = "plugin"  # plugin: y := mean of the J sampled z (official) | exact: integrate y out
+
+    def validate(self) -> None:
+        super().validate()
+        if self.sigma2 <= 0:
+            raise ConfigError(f"config value method.sigma2={self.sigma2!r} is invalid: expected > 0")
+        if self.p_y not in ("gaussian", "uniform"):
+            raise ConfigError(f"config value method.p_y={self.p_y!r} is invalid: expected gaussian or uniform")
+        if self.y_marginal not in ("plugin", "exact"):
+            raise ConfigError(f"config value method.y_marginal={self.y_marginal!r} is invalid: expected plugin or exact")
+
+
+def simvae_log_prior(z: torch.Tensor, sigma2: float, p_y: str = "gaussian", y_marginal: str = "plugin") -> torch.Tensor:
+    """log p(z_1..J) per sample, for z of shape (B, J, d).
+
+    With zbar the mean over views, sum_j |z_j - y|^2 = sum_j |z_j - zbar|^2 + J |zbar - y|^2, so
+    - plugin (official code): y := zbar, log p = sum_j log N(z_j; zbar, sigma2 I) + log p(y = zbar);
+    - exact, gaussian p(y) = N(0, I): per dimension the J values are jointly N(0, sigma2 I + 1 1^T):
+      -sum_j |z_j - zbar|^2 / (2 sigma2) - |zbar|^2 / (2 (1 + sigma2 / J)) - d/2 (J log 2 pi + log det),
+      det = sigma2^(J-1) (sigma2 + J);
+    - exact, flat p(y): the plugin value without log p(y), plus d/2 log(2 pi sigma2 / J).
+    A flat p(y) has no normaliser: its log density is taken as 0.
+    """
+    _, n_views, dim = z.shape
+    zbar = z.mean(dim=1)
+    spread = (z - zbar.unsqueeze(1)).pow(2).sum(dim=(1, 2))
+    within = -0.5 * spread / sigma2 - 0.5 * n_views * dim * math.log(2 * math.pi * sigma2)
+    mean_sq = zbar.pow(2).sum(-1)
+    if y_marginal == "plugin":
+        log_p_y = -0.5 * mean_sq - 0.5 * dim * math.log(2 * math.pi) if p_y == "gaussian" else torch.zeros_like(mean_sq)
+        return within + log_p_y
+    if p_y == "uniform":
+        return within + 0.5 * dim * math.log(2 * math.pi * sigma2 / n_views)
+    log_det = (n_views - 1) * math.log(sigma2) + math.log(sigma2 + n_views)
+    return -0.5 * spread / sigma2 - 0.5 * mean_sq / (1 + sigma2 / n_views) - 0.5 * dim * (n_views * math.log(2 * math.pi) + log_det)
+
+
+def simvae_terms(
+    log_px: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, config: SimVAEConfig
+) -> dict[str, torch.Tensor]:
+    """ELBO_SSL's terms, averaged over the B images of a batch.
+
+    log_px (B, J): log p(x_j|z_j) at the sampled z; logvar, z (B, J, d): the posterior's
+    log-variance and the reparameterised samples. Returns reconstruction, entropy, prior, elbo
+    (their sum, per image, in nats) and loss = -(recon_weight * reconstruction + entropy + prior).
+    """
+    reconstruction = log_px.sum(1).mean()
+    entropy = gaussian_entropy(logvar, config.pi_entropy).sum(1).mean()
+    prior = simvae_log_prior(z, config.sigma2, config.p_y, config.y_marginal).mean()
+    return {
+        "loss": -(config.recon_weight * reconstruction + entropy + prior),
+        "elbo": reconstruction + entropy + prior,
+        "reconstruction": reconstruction,
+        "entropy": entropy,
+        "prior": prior,
+    }
+
+
+class SimVAE(GenerativeMethod):
+    Config = SimVAEConfig
+    min_views = 2  # the prior over views needs J >= 2 (the official code asserts it too)
+
+    def __init__(self, config: SimVAEConfig, spec: ModelSpec) -> None:
+        super().__init__(config, spec)
+
+    def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.encode_views(views)
+        log_px = self.log_likelihood(out["logits"].flatten(0, 1), views.flatten(0, 1)).view(views.shape[:2])
+        return simvae_terms(log_px, out["logvar"], out["z"], self.config)
+
+    def sample_latents(self, n: int) -> torch.Tensor:
+        # y ~ N(0, I) (also for the improper flat p(y), which cannot be sampled), then z ~ N(y, sigma2 I)
+        y = super().sample_latents(n)
+        return y + math.sqrt(self.config.sigma2) * torch.randn_like(y)

@@ -1,0 +1,194 @@
+"""The training loop, on Lightning Fabric: one code path for 1 CPU process, N processes or N GPUs.
+
+Data stays in memory as uint8 tensors on the training device; each step gathers a batch by index,
+augments it into J views on the device and takes one optimiser step. The batch order of epoch e is
+a permutation seeded by (seed, e), and checkpoints hold the global RNG state, so a resumed run
+draws exactly the batches, views and noise the uninterrupted run would have drawn.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning_fabric import Fabric
+from tqdm.auto import tqdm
+
+from simvae.augment import ViewAugmenter, preset_for
+from simvae.config import ConfigError, RunConfig
+from simvae.data import Dataset, load_dataset
+from simvae.methods import METHODS, Method, ModelSpec, build_method
+from simvae.nets import backbone_for
+from simvae.train.checkpoint import CHECKPOINT, load_checkpoint, restore_rng_state, rng_state, save_atomic
+from simvae.train.rundir import write_json, write_run_header
+
+HISTORY = "train_history.json"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the step, the terms and likely fixes."""
+
+
+@dataclass
+class Setup:
+    """Everything built from a config, shared by training, evaluation and benchmarks."""
+
+    dataset: Dataset
+    method: Method
+    augmenter: ViewAugmenter
+    spec: ModelSpec
+
+
+def build(config: RunConfig) -> Setup:
+    data = config.data
+    dataset = load_dataset(data.name, data.root, data.val_fraction, data.split_seed).with_train_limit(data.limit_train)
+    method_class = METHODS[config.method.name]
+    if config.augment.views < method_class.min_views:
+        raise ConfigError(f"config value augment.views={config.augment.views} is invalid: "
+                          f"{config.method.name} needs at least {method_class.min_views} views")
+    try:
+        backbone = backbone_for(config.net.backbone, dataset.image_shape)
+        preset = preset_for(config.augment.preset, dataset.name)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    spec = ModelSpec(dataset.image_shape, config.net.latent_dim, backbone, len(dataset.class_names), dataset.likelihood)
+    augmenter = ViewAugmenter(preset, dataset.image_shape[1:], config.augment.views)
+    return Setup(dataset, build_method(config.method, spec), augmenter, spec)
+
+
+def make_fabric(config: RunConfig) -> Fabric:
+    t = config.train
+    precision = "32-true" if t.precision == "32" else t.precision
+    return Fabric(accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy, precision=precision)
+
+
+def make_optimizer(method: Method, config: RunConfig) -> torch.optim.Optimizer:
+    t = config.train
+    return torch.optim.Adam(method.parameters(), lr=t.lr, eps=t.adam_eps, weight_decay=t.weight_decay)
+
+
+def train_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One optimiser step on a batch of views; returns the detached loss terms."""
+    terms = model(views, labels)
+    optimizer.zero_grad(set_to_none=True)
+    fabric.backward(terms["loss"])
+    optimizer.step()
+    getattr(model, "module", model).on_step_end()
+    return {name: value.detach().float() for name, value in terms.items()}
+
+
+def batch_indices(n: int, batch: int, epoch: int, seed: int, world: int, rank: int) -> list[torch.Tensor]:
+    """This rank's image indices for every step of an epoch (incomplete last batch dropped)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    steps = n // (batch * world)
+    return [order[(s * world + rank) * batch:(s * world + rank + 1) * batch] for s in range(steps)]
+
+
+def _diverged_message(step: int, epoch: int, terms: dict[str, torch.Tensor], checkpoint: Path, last_good: int | None) -> str:
+    shown = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+    kept = f"the last good checkpoint {checkpoint} (step {last_good}) is kept" if last_good is not None else "no checkpoint was written yet"
+    return (f"loss is not finite at step {step} (epoch {epoch}): {shown}; {kept}. Likely fixes: lower train.lr, "
+            "use precision 32-true, raise method.log_var_x for a Gaussian likelihood or lower method.recon_weight, "
+            "and check the data for NaN or wrongly scaled pixels; resume with `simvae train --resume RUN_DIR`.")
+
+
+def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
+          progress: bool = True, fabric: Fabric | None = None) -> dict[str, Any]:
+    """Train `config` into `run_dir`; returns the final checkpoint's payload (without tensors moved).
+
+    `resume` continues from run_dir/checkpoint.pt. `max_steps` stops (with a checkpoint) once that
+    many steps are done in total, as an interruption would.
+    """
+    run_dir = Path(run_dir)
+    fabric = fabric or make_fabric(config)
+    if fabric.world_size > 1 and not getattr(fabric, "_launched", False):
+        fabric.launch()
+    t = config.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    fabric.seed_everything(t.seed, workers=False, verbose=False)
+    setup = build(config)
+    optimizer = make_optimizer(setup.method, config)
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "history": [], "wall_time": 0.0, "finished": False}
+    checkpoint_path = run_dir / CHECKPOINT
+    if resume:
+        saved = load_checkpoint(checkpoint_path)
+        setup.method.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        restore_rng_state(saved["rng"])
+        state = {k: saved[k] for k in state}
+    elif fabric.is_global_zero:
+        write_run_header(run_dir, config)
+    model, optimizer = fabric.setup(setup.method, optimizer)
+    method = setup.method
+    images = setup.dataset.train.images.to(fabric.device)
+    labels = setup.dataset.train.content.to(fabric.device)
+    augmenter = setup.augmenter.to(fabric.device)
+
+    steps_per_epoch = len(images) // (t.batch_size * fabric.world_size)
+    if steps_per_epoch == 0:
+        raise ConfigError(f"config value train.batch_size={t.batch_size} is larger than the training split "
+                          f"({len(images)} images over {fabric.world_size} process(es)); lower it")
+    total_steps = steps_per_epoch * t.epochs
+
+    def save(finished: bool = False) -> None:
+        state["finished"] = finished
+        if fabric.is_global_zero:
+            payload = {"model": method.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(),
+                       "config": config.to_dict(), **state}
+            save_atomic(payload, checkpoint_path)
+            write_json(run_dir / HISTORY, state["history"])
+        fabric.barrier()
+
+    last_good = state["step"] if resume else None
+    bar = tqdm(total=total_steps, initial=state["step"], desc=f"{config.method.name} on {config.data.name}",
+               disable=not (progress and fabric.is_global_zero), dynamic_ncols=True)
+    started = time.perf_counter() - state["wall_time"]
+    running: dict[str, torch.Tensor] = {}
+    model.train()
+    while state["step"] < total_steps and not state["finished"]:
+        epoch = state["step"] // steps_per_epoch
+        batches = batch_indices(len(images), t.batch_size, epoch, t.seed, fabric.world_size, fabric.global_rank)
+        for index in batches[state["step"] % steps_per_epoch:]:
+            index = index.to(fabric.device)
+            terms = train_step(fabric, model, optimizer, augmenter(images[index]), labels[index])
+            if not torch.isfinite(terms["loss"]):
+                bar.close()
+                raise TrainingDiverged(_diverged_message(state["step"] + 1, epoch, terms, checkpoint_path, last_good))
+            state["step"] += 1
+            for name, value in terms.items():
+                running[name] = running.get(name, 0.0) + value
+            if state["step"] % t.log_every == 0 or state["step"] == total_steps:
+                count = (state["step"] - 1) % t.log_every + 1
+                point = {name: float(value) / count for name, value in running.items()}
+                state["history"].append({"step": state["step"], "epoch": state["step"] / steps_per_epoch, **point})
+                bar.set_postfix({k: f"{v:.3g}" for k, v in point.items()}, refresh=False)
+                running = {}
+            bar.update(1)
+            state["epoch"] = state["step"] // steps_per_epoch
+            state["wall_time"] = time.perf_counter() - started
+            if state["step"] % t.checkpoint_every == 0 or state["step"] % steps_per_epoch == 0:
+                save()
+                last_good = state["step"]
+            if max_steps is not None and state["step"] >= max_steps:
+                save()
+                bar.close()
+                return state
+    bar.close()
+    save(finished=True)
+    return state
+
+
+def load_trained(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[RunConfig, Setup]:
+    """Rebuild a run's config, data and method from its directory, with the trained weights loaded."""
+    from simvae.config import config_from_dict
+
+    saved = load_checkpoint(Path(run_dir) / CHECKPOINT)
+    config = config_from_dict(saved["config"])
+    setup = build(config)
+    setup.method.load_state_dict(saved["model"])
+    setup.method.to(device).eval()
+    return config, setup
