@@ -91,6 +91,7 @@ class EvalConfig:
     gmm_n_init: int = 3
     gmm_max_train: int = 10000  # GMM is fitted on at most this many training embeddings
     max_train: int | None = None  # probe on at most this many training embeddings (null = all)
+    all_representations: bool = False  # also probe secondary outputs (e.g. a projection head's)
     figures: bool = True
 
     def validate(self) -> None:

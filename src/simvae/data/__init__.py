@@ -8,6 +8,9 @@ from functools import partial
 from pathlib import Path
 
 from simvae.data.base import DataError, Dataset, ImageSet, split_train_val
+from simvae.data.celeba import find_celeba_dir, load_celeba
+from simvae.data.cifar10 import find_cifar10_dir, load_cifar10
+from simvae.data.download import download_dataset
 from simvae.data.mnist import find_idx_dir, load_idx_dataset
 from simvae.data.shapes import load_shapes
 
@@ -35,6 +38,17 @@ DATASETS: dict[str, DatasetEntry] = {
         lambda root: str(find_idx_dir("mnist", root)),
         "MNIST 1x28x28; content: 10 digits",
     ),
+    "cifar10": DatasetEntry(
+        load_cifar10,
+        lambda root: str(find_cifar10_dir(root)),
+        "CIFAR-10 3x32x32 (python pickle batches); content: 10 object classes",
+    ),
+    "celeba": DatasetEntry(
+        partial(load_celeba, content_task="hair"),
+        lambda root: str(find_celeba_dir(root)),
+        "CelebA 3x64x64 (centre crop 148, official partition); content: 5-way hair colour; "
+        "style: smiling, male, eyeglasses, bangs, pale_skin",
+    ),
 }
 
 
@@ -44,4 +58,4 @@ def load_dataset(name: str, root: str | Path | None = None, val_fraction: float 
     return DATASETS[name].load(root, val_fraction, split_seed)
 
 
-__all__ = ["DATASETS", "DataError", "Dataset", "ImageSet", "load_dataset", "split_train_val"]
+__all__ = ["DATASETS", "DataError", "Dataset", "ImageSet", "download_dataset", "load_dataset", "split_train_val"]

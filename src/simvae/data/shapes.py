@@ -94,7 +94,7 @@ def render(shape: torch.Tensor, factors: dict[str, torch.Tensor], chunk: int = 1
     coverage = torch.empty(n, 1, SIZE, SIZE)
     for class_index in range(len(SHAPES)):
         members = (shape == class_index).nonzero().flatten()
-        for index in members.split(chunk):
+        for index in members.split(chunk) if len(members) else ():
             grid = F.affine_grid(affine[index], [len(index), 1, SIZE * SUPERSAMPLE, SIZE * SUPERSAMPLE], align_corners=False)
             template = templates[class_index : class_index + 1].expand(len(index), -1, -1, -1)
             warped = F.grid_sample(template, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 from simvae.methods.base import Method, MethodConfig, ModelSpec
+from simvae.methods.betavae import BetaVAE
+from simvae.methods.byol import BYOL
+from simvae.methods.crvae import CRVAE
+from simvae.methods.moco import MoCo
+from simvae.methods.simclr import SimCLR
+from simvae.methods.simsiam import SimSiam
 from simvae.methods.simvae import SimVAE
+from simvae.methods.supervised import Supervised
+from simvae.methods.vae import VAE
+from simvae.methods.vicreg import VICReg
 
 METHODS: dict[str, type[Method]] = {
     "simvae": SimVAE,
+    "simclr": SimCLR,
+    "vicreg": VICReg,
+    "moco": MoCo,
+    "byol": BYOL,
+    "simsiam": SimSiam,
+    "betavae": BetaVAE,
+    "crvae": CRVAE,
+    "supervised": Supervised,
+    "vae": VAE,
 }
 
 

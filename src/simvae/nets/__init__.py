@@ -9,6 +9,7 @@ from torch import nn
 
 from simvae.nets.conv import ConvDecoder, ConvEncoder
 from simvae.nets.mlp import MLPDecoder, MLPEncoder
+from simvae.nets.resnet import CifarResNet18Encoder, OfficialResNetDecoder, OfficialResNetEncoder
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,14 @@ class Backbone:
 BACKBONES: dict[str, Backbone] = {
     "mlp": Backbone(MLPEncoder, MLPDecoder, "the paper's MLP: 784-2000-500-500-2d / d-500-500-2000-784"),
     "conv": Backbone(ConvEncoder, ConvDecoder, "3 strided convs (32-64-128) + 256 hidden, mirrored decoder"),
+    "resnet18-official": Backbone(
+        OfficialResNetEncoder, OfficialResNetDecoder,
+        "the SimVAE code's ResNet-18: half width, 3 stages (32-64-128), max-pool; transposed-conv ResNet decoder",
+    ),
+    "resnet18": Backbone(
+        CifarResNet18Encoder, OfficialResNetDecoder,
+        "standard CIFAR ResNet-18 (3x3 stem, no max-pool, 64-512, avg-pool); the official ResNet decoder",
+    ),
 }
 
 

@@ -112,7 +112,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
     fabric.seed_everything(t.seed, workers=False, verbose=False)
     setup = build(config)
     optimizer = make_optimizer(setup.method, config)
-    state: dict[str, Any] = {"step": 0, "epoch": 0, "history": [], "wall_time": 0.0, "finished": False}
+    # `running` holds the sums of the terms since the last loss-curve point, so a resumed run's curve is identical
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "history": [], "running": {}, "wall_time": 0.0, "finished": False}
     checkpoint_path = run_dir / CHECKPOINT
     if resume:
         saved = load_checkpoint(checkpoint_path)
@@ -147,7 +148,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
     bar = tqdm(total=total_steps, initial=state["step"], desc=f"{config.method.name} on {config.data.name}",
                disable=not (progress and fabric.is_global_zero), dynamic_ncols=True)
     started = time.perf_counter() - state["wall_time"]
-    running: dict[str, torch.Tensor] = {}
+    running = state["running"]
     model.train()
     while state["step"] < total_steps and not state["finished"]:
         epoch = state["step"] // steps_per_epoch
@@ -160,13 +161,13 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
                 raise TrainingDiverged(_diverged_message(state["step"] + 1, epoch, terms, checkpoint_path, last_good))
             state["step"] += 1
             for name, value in terms.items():
-                running[name] = running.get(name, 0.0) + value
+                running[name] = running.get(name, 0.0) + value.item()
             if state["step"] % t.log_every == 0 or state["step"] == total_steps:
                 count = (state["step"] - 1) % t.log_every + 1
-                point = {name: float(value) / count for name, value in running.items()}
+                point = {name: value / count for name, value in running.items()}
                 state["history"].append({"step": state["step"], "epoch": state["step"] / steps_per_epoch, **point})
                 bar.set_postfix({k: f"{v:.3g}" for k, v in point.items()}, refresh=False)
-                running = {}
+                running.clear()
             bar.update(1)
             state["epoch"] = state["step"] // steps_per_epoch
             state["wall_time"] = time.perf_counter() - started

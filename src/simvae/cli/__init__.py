@@ -1,0 +1,1 @@
+"""The `simvae` command line."""

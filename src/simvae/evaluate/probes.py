@@ -1,0 +1,104 @@
+"""Probes of a frozen representation: linear, MLP, kNN and GMM clustering.
+
+Model selection (probe epoch, k) uses the validation split only; the test split is scored once,
+at the selected setting. (The official code instead reports the best test accuracy over probe
+epochs: paper.md section 5, quirk 9.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
+from torch import nn
+
+
+def standardise(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tensor]:
+    """Scale every split by the training split's per-dimension mean and std."""
+    mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
+    return [(x - mean) / std for x in (train, *others)]
+
+
+def make_probe(kind: str, dim: int, classes: int) -> nn.Module:
+    if kind == "linear":
+        return nn.Linear(dim, classes)
+    if kind == "mlp":  # the official MLP probe: d -> d -> classes
+        return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, classes))
+    raise ValueError(f"unknown probe {kind!r}; expected linear or mlp")
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return (logits.argmax(1) == labels).float().mean().item()
+
+
+def train_probe(kind: str, features: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], classes: int,
+                epochs: int, lr: float, batch_size: int, seed: int) -> dict[str, float]:
+    """Train a probe with Adam on standardised train features; keep the epoch with the best val accuracy.
+
+    `features`/`labels` map "train", "val", "test" to (N, d) floats and (N,) labels.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    train_x, val_x, test_x = standardise(features["train"], features["val"], features["test"])
+    probe = make_probe(kind, train_x.shape[1], classes)
+    optimiser = torch.optim.Adam(probe.parameters(), lr=lr)
+    best = {"val": -1.0, "test": 0.0, "epoch": 0}
+    for epoch in range(1, epochs + 1):
+        probe.train()
+        for index in torch.randperm(len(train_x), generator=generator).split(batch_size):
+            loss = nn.functional.cross_entropy(probe(train_x[index]), labels["train"][index])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        probe.eval()
+        with torch.no_grad():
+            val = accuracy(probe(val_x), labels["val"])
+            if val > best["val"]:
+                best = {"val": val, "test": accuracy(probe(test_x), labels["test"]), "epoch": epoch}
+    return best
+
+
+class NeighbourIndex:
+    """Cosine nearest neighbours of val and test points among the training points, computed once
+    per representation and reused for every label task and every k."""
+
+    def __init__(self, features: dict[str, torch.Tensor], k_max: int) -> None:
+        search = NearestNeighbors(n_neighbors=k_max, metric="cosine", algorithm="brute").fit(features["train"].numpy())
+        self.neighbours = {split: search.kneighbors(features[split].numpy(), return_distance=False) for split in ("val", "test")}
+
+    def predict(self, train_labels: np.ndarray, split: str, k: int, classes: int) -> np.ndarray:
+        votes = np.eye(classes)[train_labels[self.neighbours[split][:, :k]]].sum(1)  # (N, classes)
+        return votes.argmax(1)  # ties go to the smallest label, as in scikit-learn
+
+
+def knn_probe(index: NeighbourIndex, labels: dict[str, torch.Tensor], classes: int, k_grid: list[int]) -> dict[str, float]:
+    train_labels = labels["train"].numpy()
+    scores = {k: float((index.predict(train_labels, "val", k, classes) == labels["val"].numpy()).mean()) for k in k_grid}
+    k = max(k_grid, key=lambda kk: (scores[kk], -kk))
+    test = float((index.predict(train_labels, "test", k, classes) == labels["test"].numpy()).mean())
+    return {"val": scores[k], "test": test, "k": k}
+
+
+def cluster_accuracy(truth: np.ndarray, assigned: np.ndarray) -> float:
+    """Accuracy after the best one-to-one matching of clusters to labels (Hungarian algorithm)."""
+    size = max(truth.max(), assigned.max()) + 1
+    counts = np.zeros((size, size), dtype=np.int64)
+    np.add.at(counts, (assigned, truth), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(truth))
+
+
+def gmm_clustering(features: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], classes: int,
+                   n_init: int, max_train: int, seed: int) -> dict[str, float]:
+    """Fit a GMM with one component per class on training features; score test assignments."""
+    train_x, test_x = standardise(features["train"], features["test"])
+    train_x = train_x[torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed))[:max_train]]
+    gmm = GaussianMixture(n_components=classes, covariance_type="full", n_init=n_init, random_state=seed, reg_covar=1e-4)
+    assigned = gmm.fit(train_x.double().numpy()).predict(test_x.double().numpy())
+    truth = labels["test"].numpy()
+    return {"test": cluster_accuracy(truth, assigned),
+            "nmi": float(normalized_mutual_info_score(truth, assigned)),
+            "ari": float(adjusted_rand_score(truth, assigned))}

@@ -1,0 +1,117 @@
+"""Evaluate a trained run: embed clean images, probe every label task, write JSON, tables and figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from simvae.config import RunConfig
+from simvae.evaluate import figures
+from simvae.evaluate.probes import NeighbourIndex, gmm_clustering, knn_probe, train_probe
+from simvae.train.loop import HISTORY, Setup, load_trained
+from simvae.train.rundir import write_json
+
+PROBES = ("linear", "mlp", "knn", "gmm")
+SPLITS = ("train", "val", "test")
+METRICS = "metrics.json"
+RESULTS = "results.md"
+
+
+@torch.no_grad()
+def embed(setup: Setup, images: torch.Tensor, device: torch.device | str = "cpu", batch: int = 1024) -> dict[str, torch.Tensor]:
+    """Representations of clean (un-augmented) images: the method's posterior means / encoder outputs."""
+    method = setup.method.to(device).eval()
+    chunks: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, len(images), batch):
+        x = setup.augmenter.clean(images[start:start + batch].to(device))
+        for name, value in method.representations(x).items():
+            chunks.setdefault(name, []).append(value.float().cpu())
+    return {name: torch.cat(parts) for name, parts in chunks.items()}
+
+
+def evaluate(setup: Setup, config: RunConfig, device: torch.device | str = "cpu", progress: bool = True) -> dict[str, Any]:
+    """{representation: {task: {probe: scores}}}; accuracies are fractions in [0, 1]."""
+    dataset, e = setup.dataset, config.eval
+    splits = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
+    if e.max_train is not None:
+        splits["train"] = dataset.train.subset(torch.arange(min(e.max_train, len(dataset.train))))
+    features = {split: embed(setup, data.images, device) for split, data in splits.items()}
+    names = list(features["train"]) if e.all_representations else list(features["train"])[:1]
+    classes = dataset.num_classes
+    tasks = list(classes)
+    results: dict[str, Any] = {}
+    bar = tqdm(total=len(names) * len(tasks), desc="probes", disable=not progress, dynamic_ncols=True)
+    for name in names:
+        rep = {split: features[split][name] for split in SPLITS}
+        neighbours = NeighbourIndex(rep, max(e.knn_k))
+        results[name] = {}
+        for task in tasks:
+            labels = {split: splits[split].labels()[task] for split in SPLITS}
+            seed = config.train.seed
+            results[name][task] = {
+                "linear": train_probe("linear", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size, seed),
+                "mlp": train_probe("mlp", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size, seed),
+                "knn": knn_probe(neighbours, labels, classes[task], e.knn_k),
+                "gmm": gmm_clustering(rep, labels, classes[task], e.gmm_n_init, e.gmm_max_train, seed),
+            }
+            bar.update(1)
+    bar.close()
+    return results
+
+
+def results_table(results: dict[str, Any], classes: dict[str, int], title: str = "") -> str:
+    """Markdown: one row per label task, test accuracy (%) per probe; chance level for reference."""
+    lines = [f"### {title}", ""] if title else []
+    for name, tasks in results.items():
+        lines += [f"representation `{name}` — test accuracy (%), probe settings chosen on validation",
+                  "", "| task | classes | chance | linear | MLP | kNN | GMM (acc / NMI) |", "|---|---|---|---|---|---|---|"]
+        for task, scores in tasks.items():
+            lines.append(f"| {task} | {classes[task]} | {100 / classes[task]:.1f} | {100 * scores['linear']['test']:.1f} | "
+                         f"{100 * scores['mlp']['test']:.1f} | {100 * scores['knn']['test']:.1f} (k={scores['knn']['k']}) | "
+                         f"{100 * scores['gmm']['test']:.1f} / {scores['gmm']['nmi']:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_figures(setup: Setup, config: RunConfig, run_dir: Path, features: dict[str, torch.Tensor] | None = None) -> None:
+    dataset, method = setup.dataset, setup.method
+    out = run_dir / "figures"
+    title = f"{config.method.name} on {config.data.name}"
+    history_path = run_dir / HISTORY
+    if history_path.is_file():
+        figures.loss_curves(json.loads(history_path.read_text()), out / "loss_curves.png", f"{title}: training terms")
+    test = dataset.test
+    shown = torch.arange(min(2000, len(test)))
+    if features is None:
+        features = embed(setup, test.images[shown])
+    style = next(iter(dataset.style_classes), None)
+    colourings = {"content": (test.content[shown], dataset.class_names)}
+    if style:
+        colourings[style] = (test.styles[style][shown], [str(i) for i in range(dataset.style_classes[style])])
+    name = next(iter(features))
+    figures.latent_map(features[name][: len(shown)], colourings, out / "latents.png", f"{title}: `{name}` (PCA, test split)")
+    if hasattr(method, "reconstruct"):
+        clean = setup.augmenter.clean(test.images[:12])
+        figures.image_grid([clean, method.reconstruct(clean).cpu()], ["data", "recon"], out / "reconstructions.png",
+                           f"{title}: test images and reconstructions")
+        torch.manual_seed(0)
+        figures.image_grid(list(method.sample(36).cpu().view(3, 12, *dataset.image_shape)), ["", "", ""],
+                           out / "samples.png", f"{title}: samples from the prior")
+
+
+def evaluate_run(run_dir: str | Path, progress: bool = True, device: str = "cpu") -> dict[str, Any]:
+    """Evaluate a run directory's checkpoint; writes metrics.json, results.md and figures/."""
+    run_dir = Path(run_dir)
+    config, setup = load_trained(run_dir, device)
+    results = evaluate(setup, config, device, progress)
+    classes = setup.dataset.num_classes
+    payload = {"method": config.method.name, "dataset": config.data.name, "num_classes": classes, "results": results}
+    write_json(run_dir / METRICS, payload)
+    (run_dir / RESULTS).write_text(results_table(results, classes, f"{config.method.name} on {config.data.name}") + "\n")
+    if config.eval.figures:
+        write_figures(setup, config, run_dir)
+    return payload

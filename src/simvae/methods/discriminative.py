@@ -1,0 +1,136 @@
+"""What the discriminative SSL methods share: a deterministic encoder f and a projection head g.
+
+f is the backbone's encoder with `latent_dim` outputs (the generative encoder without its variance
+half, so parameter counts stay comparable); g is an MLP latent_dim -> head_hidden -> head_dim with
+BatchNorm1d + ReLU in the hidden layer (SimCLR's head, Chen et al. 2020). Losses act on g(f(x));
+the representation evaluated is f(x), taken before the head (paper.md section 2: the head absorbs
+the loss's collapsed-cluster structure, the features before it keep more style).
+
+Multi-view convention: all methods need J >= 2 views; for J > 2 a two-view loss is averaged over
+all ordered pairs (i, j), i != j, of views of the same image (`ordered_pair_mean`).
+
+Distributed training: batch-coupled losses gather embeddings over ranks (simvae.train.distributed)
+so that the loss and the gradient equal those of a single process on the union batch; losses that
+are a mean of per-image terms need no gather. BatchNorm statistics stay per rank (no SyncBatchNorm).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from simvae.config import ConfigError
+from simvae.methods.base import Method, MethodConfig, ModelSpec
+from simvae.nets import BACKBONES
+
+
+@dataclass
+class DiscriminativeConfig(MethodConfig):
+    head_hidden: int = 512  # hidden width of the projection head g
+    head_dim: int = 128  # output width of g, where the loss is computed
+
+    def validate(self) -> None:
+        for key in ("head_hidden", "head_dim"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"config value method.{key}={value!r} is invalid: expected an integer >= 1")
+
+
+def check_positive(config: MethodConfig, key: str) -> None:
+    value = getattr(config, key)
+    if not value > 0:
+        raise ConfigError(f"config value method.{key}={value!r} is invalid: expected > 0")
+
+
+def check_momentum(config: MethodConfig, key: str = "momentum") -> None:
+    value = getattr(config, key)
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"config value method.{key}={value!r} is invalid: expected a value in [0, 1)")
+
+
+def mlp_head(dim_in: int, hidden: int, dim_out: int) -> nn.Sequential:
+    """Linear -> BatchNorm1d -> ReLU -> Linear (the projection head / predictor of SimCLR, BYOL, SimSiam)."""
+    return nn.Sequential(nn.Linear(dim_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim_out))
+
+
+def ordered_pair_mean(
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], a: torch.Tensor, b: torch.Tensor
+) -> torch.Tensor:
+    """Mean over ordered view pairs (i, j), i != j, of loss(a[:, i], b[:, j]); a, b (B, J, ...).
+
+    For J = 2 this is (loss(a1, b2) + loss(a2, b1)) / 2, the symmetrised two-view loss.
+    """
+    n_views = a.shape[1]
+    terms = [loss(a[:, i], b[:, j]) for i in range(n_views) for j in range(n_views) if i != j]
+    return torch.stack(terms).mean()
+
+
+def full_precision(tensor: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Autocast disabled on `tensor`'s device: losses are computed in float32 under mixed precision."""
+    return torch.autocast(device_type=tensor.device.type, enabled=False)
+
+
+def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """simvae.train.distributed.gather_with_grad, imported on use (simvae.train imports simvae.methods)."""
+    from simvae.train.distributed import gather_with_grad as gather
+
+    return gather(x)
+
+
+def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
+    """simvae.train.distributed.gather_no_grad, imported on use (simvae.train imports simvae.methods)."""
+    from simvae.train.distributed import gather_no_grad as gather
+
+    return gather(x)
+
+
+class DiscriminativeMethod(Method):
+    """Deterministic encoder f (image -> latent_dim) and projection head g (latent_dim -> head_dim)."""
+
+    Config = DiscriminativeConfig
+    family = "discriminative"
+    min_views = 2
+
+    def __init__(self, config: DiscriminativeConfig, spec: ModelSpec) -> None:
+        super().__init__(config, spec)
+        self.encoder = BACKBONES[spec.backbone].encoder(spec.image_shape, spec.latent_dim)
+        self.head = mlp_head(spec.latent_dim, config.head_hidden, config.head_dim)
+
+    def embed_views(self, views: torch.Tensor, encoder: nn.Module | None = None, head: nn.Module | None = None) -> torch.Tensor:
+        """g(f(x)) for every view: views (B, J, C, H, W) -> (B, J, head_dim), in float32.
+
+        All B*J views go through the networks as one batch (one set of BatchNorm statistics).
+        `encoder`/`head` default to the online f and g (momentum methods pass their targets).
+        """
+        encoder = self.encoder if encoder is None else encoder
+        head = self.head if head is None else head
+        batch, n_views = views.shape[:2]
+        out = head(encoder(views.flatten(0, 1)))
+        return out.float().view(batch, n_views, -1)
+
+    def representations(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.encoder(images)
+        return {"encoder": features, "head": self.head(features)}
+
+
+def make_target(module: nn.Module) -> nn.Module:
+    """A frozen copy of `module`, to be moved by `ema_update` (MoCo's key encoder, BYOL's target)."""
+    target = copy.deepcopy(module)
+    target.requires_grad_(False)
+    return target
+
+
+@torch.no_grad()
+def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
+    """target <- momentum * target + (1 - momentum) * online, parameter by parameter.
+
+    Buffers (BatchNorm running statistics) are not averaged: the target keeps its own, from its own
+    forward passes in training mode, as in the reference implementations.
+    """
+    for p_target, p_online in zip(target.parameters(), online.parameters(), strict=True):
+        p_target.mul_(momentum).add_(p_online.detach(), alpha=1.0 - momentum)

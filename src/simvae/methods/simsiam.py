@@ -1,0 +1,48 @@
+"""SimSiam: simple Siamese representation learning (Chen & He, CVPR 2021)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from simvae.config import ConfigError
+from simvae.methods.base import ModelSpec
+from simvae.methods.discriminative import DiscriminativeConfig, DiscriminativeMethod, full_precision, mlp_head, ordered_pair_mean
+
+
+@dataclass
+class SimSiamConfig(DiscriminativeConfig):
+    name: str = "simsiam"
+    pred_hidden: int | None = None  # predictor bottleneck width; null = head_dim // 4 (the paper's 512 for 2048)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.pred_hidden is not None and self.pred_hidden < 1:
+            raise ConfigError(f"config value method.pred_hidden={self.pred_hidden!r} is invalid: expected >= 1 or null")
+
+
+def simsiam_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """D(p, stopgrad(z)) = -cos(p, z), averaged over the batch; p, z (B, d). z gets no gradient."""
+    return -F.cosine_similarity(p, z.detach(), dim=-1).mean()
+
+
+class SimSiam(DiscriminativeMethod):
+    """Encoder f, projector g and predictor h; loss over ordered view pairs (i, j), i != j:
+    mean of D(h(g(f(x_i))), stopgrad(g(f(x_j)))); at J = 2 exactly the paper's D(p1, z2)/2 + D(p2, z1)/2.
+    Per-image terms only, so DDP needs no gather.
+    """
+
+    Config = SimSiamConfig
+
+    def __init__(self, config: SimSiamConfig, spec: ModelSpec) -> None:
+        super().__init__(config, spec)
+        hidden = max(1, config.head_dim // 4) if config.pred_hidden is None else config.pred_hidden
+        self.predictor = mlp_head(config.head_dim, hidden, config.head_dim)
+
+    def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.embed_views(views)
+        p = self.predictor(z.flatten(0, 1)).float().view_as(z)
+        with full_precision(p):
+            return {"loss": ordered_pair_mean(simsiam_loss, p, z)}

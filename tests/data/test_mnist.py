@@ -1,0 +1,72 @@
+"""The IDX loaders: search order, splits and errors, on small generated files in the real format."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simvae.data import DataError, load_dataset
+from simvae.data.idx import write_idx
+from simvae.data.mnist import IDX_FILES, find_idx_dir
+
+
+def write_fake_mnist(directory: Path, n_train=50, n_test=20) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("test", n_test)):
+        write_idx(directory / f"{IDX_FILES[split + '_images']}.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(directory / f"{IDX_FILES[split + '_labels']}.gz", rng.integers(0, 10, n, dtype=np.uint8))
+
+
+def test_loads_splits_with_a_seeded_validation_carve_out(tmp_path):
+    write_fake_mnist(tmp_path / "fashion-mnist")
+    data = load_dataset("fashion-mnist", tmp_path, val_fraction=0.2, split_seed=3)
+    assert data.image_shape == (1, 28, 28) and data.likelihood == "bernoulli"
+    assert (len(data.train), len(data.val), len(data.test)) == (40, 10, 20)
+    again = load_dataset("fashion-mnist", tmp_path, val_fraction=0.2, split_seed=3)
+    assert (data.val.images == again.val.images).all()
+    other = load_dataset("fashion-mnist", tmp_path, val_fraction=0.2, split_seed=4)
+    assert not (data.val.images == other.val.images).all()
+
+
+def test_search_order_flag_then_environment(tmp_path, monkeypatch):
+    write_fake_mnist(tmp_path / "flag" / "mnist")
+    write_fake_mnist(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("SIMVAE_DATA", str(tmp_path / "env"))
+    assert find_idx_dir("mnist", tmp_path / "flag") == tmp_path / "flag" / "mnist"
+    assert find_idx_dir("mnist", None) == tmp_path / "env" / "mnist"
+
+
+def test_missing_data_names_the_places_searched_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIMVAE_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(DataError) as error:
+        load_dataset("mnist", tmp_path / "flag")
+    message = str(error.value)
+    assert str(tmp_path / "flag") in message and str(tmp_path / "nowhere") in message
+    assert "simvae data download mnist" in message
+
+
+def test_corrupt_file_is_reported_not_crashed_on(tmp_path):
+    write_fake_mnist(tmp_path / "mnist")
+    (tmp_path / "mnist" / f"{IDX_FILES['train_labels']}.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(DataError, match="bad magic number"):
+        load_dataset("mnist", tmp_path)
+
+
+def test_unknown_dataset_lists_the_available_ones():
+    with pytest.raises(DataError, match="available"):
+        load_dataset("imagenet-22k")
+
+
+REAL = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="Debian's dataset-fashion-mnist is not installed (.ci/run installs it)")
+def test_real_fashion_mnist_from_debians_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))  # make sure the system directory is what is found
+    monkeypatch.delenv("SIMVAE_DATA", raising=False)
+    data = load_dataset("fashion-mnist")
+    assert data.source == str(REAL)
+    assert (len(data.train) + len(data.val), len(data.test)) == (60000, 10000)
+    assert sorted(data.test.content.unique().tolist()) == list(range(10))
