@@ -70,6 +70,19 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print((run_dir / "results.md").read_text())
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from simvae.evaluate.compare import compare, parse_base
+    from simvae.methods import METHODS
+
+    methods = args.methods.split(",")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"--methods names unknown method(s) {unknown}; available: {sorted(METHODS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    compare(methods, seeds, args.out, parse_base(args.config, args.overrides))
+    print((Path(args.out) / "comparison.md").read_text())
+
+
 def cmd_data(args: argparse.Namespace) -> None:
     if args.action == "download":
         from simvae.data.download import download_dataset
@@ -106,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="run directory")
     demo.add_argument("overrides", nargs="*", help="section.key=value on top of the demo's settings")
     demo.set_defaults(func=cmd_demo)
+
+    comp = sub.add_parser("compare", help="train several methods x seeds under one budget and tabulate every probe")
+    comp.add_argument("--methods", default="simvae,vae,betavae,crvae,simclr,vicreg,moco,byol,simsiam,supervised",
+                      help="comma-separated method names")
+    comp.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
+    comp.add_argument("--out", required=True, help="directory for the runs and the table (re-running resumes)")
+    comp.add_argument("--config", help="shared YAML config (no method-specific keys)")
+    comp.add_argument("overrides", nargs="*", help="shared section.key=value overrides, e.g. data.name=fashion-mnist")
+    comp.set_defaults(func=cmd_compare)
 
     data = sub.add_parser("data", help="list datasets and where they were found, or download one")
     data.add_argument("action", nargs="?", choices=("list", "download"), default="list")

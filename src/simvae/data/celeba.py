@@ -106,7 +106,7 @@ def find_celeba(root: str | Path | None = None) -> CelebAFiles:
             partial.append(f"{directory} has only {', '.join(p.name for p in (attributes, partition, images) if p)}")
     detail = f" ({'; '.join(partial)})" if partial else ""
     raise DataError(f"celeba not found in {', '.join(str(d) for d in searched)}{detail}. "
-                    + MANUAL.format(where=searched[0] / "celeba" if root is None else Path(root) / "celeba"))
+                    + MANUAL.format(where=data_roots(root)[0] / "celeba"))
 
 
 def find_celeba_dir(root: str | Path | None = None) -> Path:

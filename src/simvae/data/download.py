@@ -92,7 +92,7 @@ def download_dataset(name: str, root: str | Path | None = None, progress: bool =
     base = base.replace("{name}", name).rstrip("/") + "/"
     for filename, sha256 in CHECKSUMS[name].items():
         manual = (f"download {', '.join(BASE_URLS[name] + f for f in CHECKSUMS[name])} by hand (browser, curl, wget) "
-                  f"and put them in {target}")
+                  f"and put {'them' if len(CHECKSUMS[name]) > 1 else 'it'} in {target}")
         fetch(base + filename, target / filename, sha256, progress=progress, retries=retries, timeout=timeout, manual=manual)
     if name == "cifar10":
         from simvae.data.cifar10 import ARCHIVE, BATCH_DIR, FILES, extract_cifar10

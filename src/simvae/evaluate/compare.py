@@ -1,0 +1,124 @@
+"""`simvae compare`: several methods, one dataset, one budget, several seeds; one table.
+
+Every run shares data, augmentations, backbone, optimiser and probes; only `method.name` (and the
+seed) changes, so differences are the method's. Runs live in OUT/<method>/seed<k>/; a finished run
+(metrics.json present) is skipped and an interrupted one resumed, so the command can be re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from simvae.config import ConfigError, RunConfig, config_from_dict, merge, parse_overrides
+from simvae.evaluate import figures
+from simvae.evaluate.run import METRICS, PROBES, evaluate_run
+from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
+from simvae.train.loop import build, train
+from simvae.train.rundir import provenance, write_json
+
+PROBE_TITLES = {"linear": "linear probe", "mlp": "MLP probe", "knn": "kNN (cosine)", "gmm": "GMM clustering accuracy"}
+
+
+def run_one(config: RunConfig, run_dir: Path, progress: bool = True) -> dict[str, Any]:
+    """Train (or resume) and evaluate one run unless it is already finished; returns its metrics."""
+    if (run_dir / METRICS).is_file():
+        return json.loads((run_dir / METRICS).read_text())
+    checkpoint = run_dir / CHECKPOINT
+    finished = checkpoint.is_file() and load_checkpoint(checkpoint)["finished"]
+    if not finished:
+        train(config, run_dir, resume=checkpoint.is_file(), progress=progress)
+    return evaluate_run(run_dir, progress=progress)
+
+
+def parameter_count(config: RunConfig) -> int:
+    return sum(p.numel() for p in build(config).method.parameters())
+
+
+def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """{method: {task: {probe: {"mean", "std", "values"}}}} over seeds, primary representation."""
+    summary: dict[str, Any] = {}
+    for method, metrics in runs.items():
+        summary[method] = {}
+        for payload in metrics:
+            results = next(iter(payload["results"].values()))  # the method's primary representation
+            for task, scores in results.items():
+                for probe in PROBES:
+                    summary[method].setdefault(task, {}).setdefault(probe, {"values": []})["values"].append(scores[probe]["test"])
+        for task in summary[method].values():
+            for cell in task.values():
+                cell["mean"] = statistics.fmean(cell["values"])
+                cell["std"] = statistics.stdev(cell["values"]) if len(cell["values"]) > 1 else 0.0
+    return summary
+
+
+def comparison_table(summary: dict[str, Any], probe: str, params: dict[str, int], classes: dict[str, int]) -> str:
+    tasks = list(classes)
+    header = "| method | parameters | " + " | ".join(f"{t} ({classes[t]})" for t in tasks) + " |"
+    lines = [f"**{PROBE_TITLES[probe]}** — test accuracy (%), mean ± std over seeds", "", header,
+             "|" + "---|" * (len(tasks) + 2)]
+    for method, tasks_scores in summary.items():
+        cells = [f"{100 * tasks_scores[t][probe]['mean']:.1f} ± {100 * tasks_scores[t][probe]['std']:.1f}" for t in tasks]
+        lines.append(f"| {method} | {params[method] / 1e6:.2f} M | " + " | ".join(cells) + " |")
+    chance = " | ".join(f"{100 / classes[t]:.1f}" for t in tasks)
+    lines.append(f"| *chance* | | {chance} |")
+    return "\n".join(lines)
+
+
+def compare(methods: list[str], seeds: list[int], out: str | Path, base: dict[str, Any], progress: bool = True) -> dict[str, Any]:
+    """Train and probe every method x seed; write comparison.{json,md} and accuracy bar charts into `out`."""
+    out = Path(out)
+    started = time.perf_counter()
+    configs = {(m, s): config_from_dict(merge(base, {"method": {"name": m}, "train": {"seed": s}})) for m in methods for s in seeds}
+    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    for index, ((method, seed), config) in enumerate(configs.items(), 1):
+        print(f"[{index}/{len(configs)}] {method}, seed {seed}", flush=True)
+        runs[method].append(run_one(config, out / method / f"seed{seed}", progress))
+    classes = runs[methods[0]][0]["num_classes"]
+    params = {m: parameter_count(configs[(m, seeds[0])]) for m in methods}
+    summary = summarise(runs)
+    wall = {m: sum(load_checkpoint(out / m / f"seed{s}" / CHECKPOINT)["wall_time"] for s in seeds) for m in methods}
+    first = configs[(methods[0], seeds[0])]
+    payload = {"methods": methods, "seeds": seeds, "dataset": first.data.name, "epochs": first.train.epochs,
+               "parameters": params, "train_seconds": wall, "num_classes": classes, "summary": summary,
+               "base_config": base, "provenance": provenance(), "elapsed_seconds": time.perf_counter() - started}
+    write_json(out / "comparison.json", payload)
+    (out / "comparison.md").write_text(comparison_markdown(payload))
+    for group, tasks in {"content": ["content"], "style": [t for t in classes if t != "content"]}.items():
+        if tasks:
+            table = {t: {m: summary[m][t]["linear"]["mean"] for m in methods} for t in tasks}
+            errors = {t: {m: summary[m][t]["linear"]["std"] for m in methods} for t in tasks}
+            figures.accuracy_bars(table, errors=errors, path=out / f"accuracy_{group}.png",
+                                  title=f"{first.data.name}: {group} labels, linear probe (mean ± std over {len(seeds)} seeds)")
+    return payload
+
+
+def comparison_markdown(payload: dict[str, Any]) -> str:
+    p = payload["provenance"]
+    lines = [f"## {payload['dataset']}: {', '.join(payload['methods'])}", "",
+             f"{payload['epochs']} epochs, seeds {payload['seeds']}; commit `{p['git_commit']}`; {p['machine']}; "
+             f"total wall time {payload['elapsed_seconds'] / 60:.1f} min; command `{p['command']}`", ""]
+    for probe in PROBES:
+        lines += [comparison_table(payload["summary"], probe, payload["parameters"], payload["num_classes"]), ""]
+    lines.append("Training time per seed (s): " + ", ".join(f"{m} {payload['train_seconds'][m] / len(payload['seeds']):.0f}"
+                                                          for m in payload["methods"]))
+    return "\n".join(lines) + "\n"
+
+
+def parse_base(config_path: str | None, overrides: list[str]) -> dict[str, Any]:
+    """The shared settings of a comparison, as a plain dict (method.name and train.seed are set per run)."""
+    import yaml
+
+    if config_path and not Path(config_path).is_file():
+        raise ConfigError(f"config file {config_path} does not exist; see configs/ for examples")
+    values = yaml.safe_load(Path(config_path).read_text()) if config_path else {}
+    values = merge(values or {}, parse_overrides(overrides))
+    method_keys = set(values.get("method", {})) - {"name"}
+    if method_keys:
+        raise ConfigError(f"compare shares one config across methods, so it cannot set method-specific keys {sorted(method_keys)}; "
+                          "drop them (each method uses its own defaults)")
+    values.pop("method", None)
+    return values

@@ -1,0 +1,80 @@
+"""The paper-dataset presets: official CIFAR-10 / CelebA and the standard SimCLR CIFAR-10 recipe."""
+
+from __future__ import annotations
+
+import kornia.augmentation as K
+import pytest
+import torch
+
+from simvae.augment import PRESETS, ViewAugmenter
+
+CASES = {"cifar10": (3, 32, 32), "celeba": (3, 64, 64), "simclr-cifar10": (3, 32, 32)}
+
+
+def images(shape, n=16, seed=0):
+    return torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("preset", list(CASES))
+def test_shapes_and_range(preset):
+    shape = CASES[preset]
+    augmenter = ViewAugmenter(preset, shape[1:], views=2)
+    torch.manual_seed(0)
+    views = augmenter(images(shape))
+    assert views.shape == (16, 2, *shape) and views.dtype == torch.float32
+    assert views.min() >= 0.0 and views.max() <= 1.0 and torch.isfinite(views).all()
+
+
+@pytest.mark.parametrize("preset", list(CASES))
+def test_per_sample_parameters_differ(preset):
+    shape = CASES[preset]
+    augmenter = ViewAugmenter(preset, shape[1:], views=2)
+    same = images(shape, n=1).expand(16, *shape).contiguous()  # one image, 16 times
+    torch.manual_seed(1)
+    views = augmenter(same).flatten(0, 1)
+    distinct = {tuple(v.flatten()[:64].tolist()) for v in views}
+    assert len(distinct) == len(views), "every view of every copy must get its own random parameters"
+    crop = next(m for m in augmenter.pipeline.children() if isinstance(m, K.RandomResizedCrop))
+    boxes = crop._params["src"]
+    assert len(torch.unique(boxes.reshape(len(boxes), -1), dim=0)) > 1
+
+
+@pytest.mark.parametrize("preset", list(CASES))
+def test_seeded_repeatability(preset):
+    shape = CASES[preset]
+    augmenter = ViewAugmenter(preset, shape[1:], views=2)
+    torch.manual_seed(7)
+    first = augmenter(images(shape))
+    torch.manual_seed(7)
+    again = augmenter(images(shape))
+    torch.manual_seed(8)
+    other = augmenter(images(shape))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+def test_simclr_cifar10_recipe():
+    pipeline = PRESETS["simclr-cifar10"].build((32, 32))
+    crop, flip, jitter, grey = list(pipeline.children())
+    assert isinstance(crop, K.RandomResizedCrop) and tuple(crop._param_generator.scale) == pytest.approx((0.08, 1.0))
+    assert isinstance(flip, K.RandomHorizontalFlip) and flip.p == 0.5
+    assert isinstance(jitter, K.ColorJitter) and jitter.p == pytest.approx(0.8)
+    assert isinstance(grey, K.RandomGrayscale) and grey.p == pytest.approx(0.2)
+    assert not PRESETS["simclr-cifar10"].binarise
+
+
+def test_simclr_grayscale_and_jitter_rates():
+    augmenter = ViewAugmenter("simclr-cifar10", (32, 32), views=2)
+    torch.manual_seed(0)
+    views = augmenter(images((3, 32, 32), n=500)).flatten(0, 1)
+    grey = (views[:, 0] == views[:, 1]).flatten(1).all(1) & (views[:, 1] == views[:, 2]).flatten(1).all(1)
+    assert 0.14 < grey.float().mean() < 0.26  # p = 0.2
+
+
+@pytest.mark.parametrize("preset", ["cifar10", "celeba"])
+def test_official_colour_presets_match_paper(preset):
+    pipeline = PRESETS[preset].build(CASES[preset][1:])
+    jitter, crop, flip = list(pipeline.children())
+    assert isinstance(jitter, K.ColorJitter) and jitter.p == 1.0  # always applied
+    assert tuple(crop._param_generator.scale) == pytest.approx((0.6, 1.0))
+    assert tuple(crop._param_generator.ratio) == pytest.approx((0.75, 1.3))
+    assert isinstance(flip, K.RandomVerticalFlip) and flip.p == 0.5
