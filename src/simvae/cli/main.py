@@ -1,4 +1,4 @@
-"""`simvae` command line: train, eval, demo, compare, data.
+"""`simvae` command line: train, eval, demo, compare, data, bench.
 
 Configuration is a YAML file (see configs/) plus `section.key=value` overrides, e.g.
     simvae train --config configs/fashion-mnist.yaml train.epochs=5 method.sigma2=0.1
@@ -7,6 +7,7 @@ Configuration is a YAML file (see configs/) plus `section.key=value` overrides, 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,12 +17,32 @@ from simvae.data import DATASETS, DataError
 from simvae.train import TrainingDiverged
 
 USER_ERRORS = (ConfigError, DataError, TrainingDiverged, FileNotFoundError)
+# what `train --resume` may change: where the run executes, not what it computes (docs/scaling.md)
+RESUME_OVERRIDES = ("train.devices", "train.num_nodes", "train.accelerator", "train.strategy")
+RUN_DIR_ENV = "SIMVAE_RUN_DIR"  # hands the default run directory to the processes a multi-device launch starts
 # The demo: SimVAE on the embedded shapes, sized to finish in a few minutes on 2 CPU cores.
 DEMO_OVERRIDES = ["data.name=shapes", "method.name=simvae", "train.epochs=6"]
 
 
 def default_run_dir(config: RunConfig) -> Path:
     return Path("runs") / f"{config.method.name}-{config.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def launched_rank() -> int:
+    """This process's global rank as set by a launcher (torchrun, SLURM, Fabric's own), before training starts."""
+    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+def is_global_zero() -> bool:
+    """Rank 0 of an initialised process group (after training), or the launcher's rank 0."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return launched_rank() == 0
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -31,18 +52,33 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     if args.resume:
         run_dir = Path(args.resume)
-        if args.config or args.overrides:
-            raise ConfigError("--resume continues a run with its saved config; drop --config and overrides")
-        from simvae.config import config_from_dict
+        from simvae.config import config_from_dict, merge, parse_overrides
 
-        config = config_from_dict(load_checkpoint(run_dir / CHECKPOINT)["config"])
+        changed = [item.split("=", 1)[0].strip() for item in args.overrides]
+        if args.config or any(key not in RESUME_OVERRIDES for key in changed):
+            raise ConfigError("--resume continues a run with its saved config; drop --config and overrides "
+                              f"(only {', '.join(RESUME_OVERRIDES)} may change, e.g. to resume on another number of devices)")
+        config = config_from_dict(merge(load_checkpoint(run_dir / CHECKPOINT)["config"], parse_overrides(args.overrides)))
     else:
         config = load_config(args.config, args.overrides)
-        run_dir = Path(args.out) if args.out else default_run_dir(config)
-        if (run_dir / CHECKPOINT).exists():
+        several = config.train.devices * config.train.num_nodes > 1
+        run_dir = Path(args.out or (several and os.environ.get(RUN_DIR_ENV)) or default_run_dir(config))
+        # ranks > 0 of a launch start after rank 0 has chosen the directory (and maybe written into it)
+        if launched_rank() == 0 and (run_dir / CHECKPOINT).exists():
             raise ConfigError(f"{run_dir} already holds a run: continue it with `simvae train --resume {run_dir}` or pick another --out")
-    print(f"run directory: {run_dir}")
-    state = train(config, run_dir, resume=bool(args.resume))
+    if launched_rank() == 0:
+        print(f"run directory: {run_dir}")
+    previous = os.environ.get(RUN_DIR_ENV)
+    os.environ[RUN_DIR_ENV] = str(run_dir)  # Fabric's launcher re-runs this command for ranks > 0 (inside train)
+    try:
+        state = train(config, run_dir, resume=bool(args.resume))
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_DIR_ENV, None)
+        else:
+            os.environ[RUN_DIR_ENV] = previous
+    if not is_global_zero():  # evaluation and the report are rank 0's
+        return
     print(f"trained {state['step']} steps in {state['wall_time']:.0f} s")
     if not args.no_eval:
         evaluate_run(run_dir)
@@ -98,6 +134,19 @@ def cmd_data(args: argparse.Namespace) -> None:
         print(f"{name:<16} {where:<48} {entry.description}")
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from simvae.bench import bench, write_json
+
+    split = lambda text: [item.strip() for item in text.split(",") if item.strip()]  # noqa: E731
+    result = bench(split(args.methods), split(args.backbone), args.data, args.batch_size, args.views, args.steps,
+                   split(args.precision), args.accelerator, args.warmup, args.root, overrides=args.overrides,
+                   progress=lambda message: print(f"  timing {message} ...", file=sys.stderr))
+    print(result["table"])
+    if args.json:
+        write_json(result, args.json)
+        print(f"written to {args.json}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +183,21 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("name", nargs="?", help="dataset to download (mnist, fashion-mnist, cifar10)")
     data.add_argument("--root", help="data directory to search or download into")
     data.set_defaults(func=cmd_data)
+
+    bench = sub.add_parser("bench", help="training throughput (full loop vs model step alone, fp32 vs bf16) against the matmul peak")
+    bench.add_argument("--methods", default="simvae,simclr", help="comma-separated method names")
+    bench.add_argument("--backbone", default="auto", help="comma-separated backbones (auto = the dataset's default)")
+    bench.add_argument("--data", default="shapes", help="dataset (see `simvae data`)")
+    bench.add_argument("--root", help="data directory")
+    bench.add_argument("--batch-size", type=int, default=64, help="images per step (each gives --views views)")
+    bench.add_argument("--views", type=int, default=2, help="views per image (J)")
+    bench.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
+    bench.add_argument("--warmup", type=int, default=3, help="untimed steps before each measurement")
+    bench.add_argument("--precision", default="32-true,bf16-mixed", help="comma-separated train.precision values")
+    bench.add_argument("--accelerator", default="auto", help="cpu | cuda | auto")
+    bench.add_argument("--json", metavar="OUT", help="also write the table and the measurements as JSON")
+    bench.add_argument("overrides", nargs="*", help="extra section.key=value, e.g. method.head_dim=64")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

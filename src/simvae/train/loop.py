@@ -4,11 +4,20 @@ Data stays in memory as uint8 tensors on the training device; each step gathers 
 augments it into J views on the device and takes one optimiser step. The batch order of epoch e is
 a permutation seeded by (seed, e), and checkpoints hold the global RNG state, so a resumed run
 draws exactly the batches, views and noise the uninterrupted run would have drawn.
+
+With several processes (train.devices x train.num_nodes > 1, strategy ddp) each rank trains on its own
+slice of every global batch (`batch_indices`), draws its own augmentations and noise (rank r > 0 reseeds
+from (seed, r) after the identical model initialisation), logs the terms averaged over ranks, and
+rank 0 alone writes the checkpoint, which holds every rank's RNG state. Checkpoints also count the
+images seen in total, so a run can be resumed with another number of processes: the step is then
+re-derived as images_seen // (batch_size x world_size). Resume is exact only with the same world size
+(and batch size); see docs/scaling.md.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,9 +51,11 @@ class Setup:
     spec: ModelSpec
 
 
-def build(config: RunConfig) -> Setup:
+def build(config: RunConfig, dataset: Dataset | None = None) -> Setup:
+    """Data, method and augmenter of `config`; `dataset` skips loading (benchmarks reuse one dataset)."""
     data = config.data
-    dataset = load_dataset(data.name, data.root, data.val_fraction, data.split_seed).with_train_limit(data.limit_train)
+    if dataset is None:
+        dataset = load_dataset(data.name, data.root, data.val_fraction, data.split_seed).with_train_limit(data.limit_train)
     method_class = METHODS[config.method.name]
     if config.augment.views < method_class.min_views:
         raise ConfigError(f"config value augment.views={config.augment.views} is invalid: "
@@ -80,11 +91,44 @@ def train_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, views: t
     return {name: value.detach().float() for name, value in terms.items()}
 
 
+def loop_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, augmenter: Callable[[torch.Tensor], torch.Tensor],
+              images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One step of the training loop: gather the batch by index, augment it into views, `train_step`.
+
+    The terms are averaged over ranks (one all-reduce) when there are several, so every rank logs and
+    checks the same values: for a loss that is a mean over images that is the union batch's value, for a
+    gathered (batch-coupled) loss it is the value every rank already computed.
+    """
+    index = index.to(fabric.device)
+    terms = train_step(fabric, model, optimizer, augmenter(images[index]), labels[index])
+    if fabric.world_size > 1:
+        names = list(terms)
+        mean = fabric.all_reduce(torch.stack([terms[name] for name in names]), reduce_op="mean")
+        terms = dict(zip(names, mean.unbind()))
+    return terms
+
+
 def batch_indices(n: int, batch: int, epoch: int, seed: int, world: int, rank: int) -> list[torch.Tensor]:
     """This rank's image indices for every step of an epoch (incomplete last batch dropped)."""
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
     steps = n // (batch * world)
     return [order[(s * world + rank) * batch:(s * world + rank + 1) * batch] for s in range(steps)]
+
+
+def _rank_seed(seed: int, rank: int, salt: int = 0) -> int:
+    """The seed from which rank > 0 draws its augmentations and noise (rank 0 keeps the run's own stream)."""
+    return (seed * 1_000_003 + rank * 7_919 + salt) % (2**63 - 1)
+
+
+def _all_rng_states(fabric: Fabric) -> list[dict[str, Any]]:
+    """Every rank's RNG state, in rank order (collective: all ranks must call it)."""
+    if fabric.world_size == 1:
+        return [rng_state()]
+    import torch.distributed as dist
+
+    states: list[Any] = [None] * fabric.world_size
+    dist.all_gather_object(states, rng_state())
+    return states
 
 
 def _diverged_message(step: int, epoch: int, terms: dict[str, torch.Tensor], checkpoint: Path, last_good: int | None) -> str:
@@ -112,15 +156,32 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
     fabric.seed_everything(t.seed, workers=False, verbose=False)
     setup = build(config)
     optimizer = make_optimizer(setup.method, config)
+    world, rank = fabric.world_size, fabric.global_rank
+    if rank > 0:  # same initial weights everywhere (built above), but each rank its own views and noise
+        fabric.seed_everything(_rank_seed(t.seed, rank), workers=False, verbose=False)
+    images_per_step = t.batch_size * world  # global images per optimiser step
     # `running` holds the sums of the terms since the last loss-curve point, so a resumed run's curve is identical
-    state: dict[str, Any] = {"step": 0, "epoch": 0, "history": [], "running": {}, "wall_time": 0.0, "finished": False}
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "history": [], "running": {}, "wall_time": 0.0, "finished": False,
+                             "images_seen": 0}
     checkpoint_path = run_dir / CHECKPOINT
+    rederive_step = False
     if resume:
         saved = load_checkpoint(checkpoint_path)
         setup.method.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
-        restore_rng_state(saved["rng"])
-        state = {k: saved[k] for k in state}
+        saved_world = saved.get("world_size", 1)
+        saved_images_per_step = saved["config"]["train"]["batch_size"] * saved_world
+        ranks_rng = saved.get("rng_ranks")
+        if saved_world == world and ranks_rng is not None and len(ranks_rng) == world:
+            restore_rng_state(ranks_rng[rank])
+        else:  # another world size: rank 0 continues the saved stream, the others fork from it
+            restore_rng_state(saved["rng"])
+            if rank > 0:
+                fabric.seed_everything(_rank_seed(t.seed, rank, saved["step"]), workers=False, verbose=False)
+        state = {k: saved.get(k, v) for k, v in state.items()}
+        if "images_seen" not in saved:  # a checkpoint written before images were counted
+            state["images_seen"] = saved["step"] * saved_images_per_step
+        rederive_step = saved_images_per_step != images_per_step
     elif fabric.is_global_zero:
         write_run_header(run_dir, config)
     model, optimizer = fabric.setup(setup.method, optimizer)
@@ -134,12 +195,18 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
         raise ConfigError(f"config value train.batch_size={t.batch_size} is larger than the training split "
                           f"({len(images)} images over {fabric.world_size} process(es)); lower it")
     total_steps = steps_per_epoch * t.epochs
+    if rederive_step:
+        # resumed with another world size (or batch size): the step of this run that has seen as many images;
+        # the remainder (< batch_size x world_size images) is re-drawn, so the run is no longer exact
+        state["step"] = min(state["images_seen"] // images_per_step, total_steps)
+        state["epoch"] = state["step"] // steps_per_epoch
 
     def save(finished: bool = False) -> None:
         state["finished"] = finished
+        ranks_rng = _all_rng_states(fabric)  # collective: every rank takes part, rank 0 writes
         if fabric.is_global_zero:
-            payload = {"model": method.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(),
-                       "config": config.to_dict(), **state}
+            payload = {"model": method.state_dict(), "optimizer": optimizer.state_dict(), "rng": ranks_rng[0],
+                       "rng_ranks": ranks_rng, "world_size": world, "config": config.to_dict(), **state}
             save_atomic(payload, checkpoint_path)
             write_json(run_dir / HISTORY, state["history"])
         fabric.barrier()
@@ -152,14 +219,14 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
     model.train()
     while state["step"] < total_steps and not state["finished"]:
         epoch = state["step"] // steps_per_epoch
-        batches = batch_indices(len(images), t.batch_size, epoch, t.seed, fabric.world_size, fabric.global_rank)
+        batches = batch_indices(len(images), t.batch_size, epoch, t.seed, world, rank)
         for index in batches[state["step"] % steps_per_epoch:]:
-            index = index.to(fabric.device)
-            terms = train_step(fabric, model, optimizer, augmenter(images[index]), labels[index])
-            if not torch.isfinite(terms["loss"]):
+            terms = loop_step(fabric, model, optimizer, augmenter, images, labels, index)
+            if not torch.isfinite(terms["loss"]):  # the same on every rank: the terms are averaged over ranks
                 bar.close()
                 raise TrainingDiverged(_diverged_message(state["step"] + 1, epoch, terms, checkpoint_path, last_good))
             state["step"] += 1
+            state["images_seen"] += images_per_step
             for name, value in terms.items():
                 running[name] = running.get(name, 0.0) + value.item()
             if state["step"] % t.log_every == 0 or state["step"] == total_steps:
