@@ -21,7 +21,7 @@ USER_ERRORS = (ConfigError, DataError, TrainingDiverged, FileNotFoundError)
 RESUME_OVERRIDES = ("train.devices", "train.num_nodes", "train.accelerator", "train.strategy")
 RUN_DIR_ENV = "SIMVAE_RUN_DIR"  # hands the default run directory to the processes a multi-device launch starts
 # The demo: SimVAE on the embedded shapes, sized to finish in a few minutes on 2 CPU cores.
-DEMO_OVERRIDES = ["data.name=shapes", "method.name=simvae", "train.epochs=6"]
+DEMO_OVERRIDES = ["data.name=shapes", "method.name=simvae", "train.epochs=3"]
 
 
 def default_run_dir(config: RunConfig) -> Path:
