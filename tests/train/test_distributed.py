@@ -23,11 +23,17 @@ import torch.multiprocessing as mp
 from lightning_fabric import Fabric
 from torch import nn
 
+from simvae.cli.main import main
 from simvae.config import load_config
 from simvae.data.base import Dataset, ImageSet
 from simvae.methods import ModelSpec, build_method, method_config
 from simvae.train import loop
 from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
+
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32" or not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+    reason="needs fork and torch.distributed with gloo",
+)
 
 WORLD = 2
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3, likelihood="gaussian")
@@ -252,8 +258,20 @@ def test_two_processes_train_and_rank_zero_alone_writes_the_checkpoint_then_one_
     assert saved["world_size"] == 1 and saved["step"] == 8 and len(saved["rng_ranks"]) == 1
     assert [p["step"] for p in saved["history"]] == [1, 2, 3, 7, 8]
     assert all(torch.isfinite(torch.tensor(p["loss"])) for p in saved["history"])
-    finished = loop.train(tiny_config(), run, resume=True, progress=False)
-    assert finished["finished"] and finished["step"] == 2 * TINY_N // 8
+
+
+def test_the_command_line_resumes_a_two_process_run_on_one_process(tmp_path, tiny_data, capsys):
+    run = tmp_path / "run"
+    run_ranks(_train_worker, str(run), str(tmp_path), 3, False)
+    assert load_checkpoint(run / CHECKPOINT)["config"]["train"]["devices"] == 2
+    assert main(["train", "--resume", str(run), "--no-eval", "train.epochs=3"]) == 2  # only where it runs may change
+    assert "train.devices" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--no-eval", "train.devices=1", "train.strategy=auto"]) == 0
+    saved = load_checkpoint(run / CHECKPOINT)
+    steps = 2 * TINY_N // 8  # two epochs of 8 images per step on one process
+    assert saved["finished"] and saved["step"] == steps and saved["images_seen"] == 48 + (steps - 6) * 8
+    assert [p["step"] for p in saved["history"]] == [1, 2, 3, *range(7, steps + 1)]
+    assert saved["config"]["train"]["devices"] == 1 and saved["world_size"] == 1
 
 
 @pytest.mark.slow

@@ -1,0 +1,56 @@
+"""`simvae bench` and its function on the embedded shapes data: shape of the output, not timings."""
+
+import json
+
+import pytest
+
+from simvae import bench as bench_module
+from simvae.bench import COLUMNS, bench
+from simvae.cli.main import main
+from simvae.data import load_dataset
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return load_dataset("shapes")
+
+
+def test_bench_gives_one_row_per_method_backbone_and_precision(shapes):
+    result = bench(["simvae", "simclr"], ["mlp"], "shapes", batch_size=8, views=2, steps=2, warmup=1,
+                   precisions=["32-true", "bf16-mixed"], accelerator="cpu", peak_size=128, dataset=shapes)
+    assert set(result["peak_gflops"]) == {"float32", "bfloat16"} and all(v > 0 for v in result["peak_gflops"].values())
+    rows = result["rows"]
+    assert [(r["method"], r["backbone"], r["precision"]) for r in rows] == [
+        ("simvae", "mlp", "32-true"), ("simvae", "mlp", "bf16-mixed"), ("simclr", "mlp", "32-true"), ("simclr", "mlp", "bf16-mixed")]
+    for row in rows:
+        assert row["full_views_per_s"] > 0 and row["model_views_per_s"] > 0 and row["gflop_per_view"] > 0
+        assert row["full_over_model"] == pytest.approx(row["full_views_per_s"] / row["model_views_per_s"])
+        assert row["model_fraction_of_peak"] == pytest.approx(row["model_gflops"] / row["peak_gflops"])
+    assert rows[0]["gflop_per_view"] == rows[1]["gflop_per_view"], "FLOPs are counted once per method and backbone"
+    table = result["table"].splitlines()
+    assert table[0].startswith("machine: ") and "matmul peak: float32" in table[1]
+    header = [cell.strip() for cell in table[3].strip("|").split("|")]
+    assert header == list(COLUMNS)
+    body = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[5:]]
+    assert len(body) == 4 and all(len(cells) == len(COLUMNS) for cells in body)
+    assert [cells[:3] for cells in body] == [[r["method"], r["backbone"], r["precision"]] for r in rows]
+    assert all(cells[3] == "16" for cells in body)  # 8 images x 2 views per step
+
+
+def test_bench_command_prints_the_table_and_writes_json(shapes, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench_module, "load_dataset", lambda *args, **kwargs: shapes)
+    monkeypatch.setattr(bench_module, "matmul_peak", lambda device, dtype, size=None: 1.0)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--methods", "vae", "--backbone", "mlp", "--batch-size", "4", "--steps", "1", "--warmup", "0",
+                 "--precision", "32-true", "--accelerator", "cpu", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| vae | mlp | 32-true | 8 |" in printed
+    saved = json.loads(out.read_text())
+    assert saved["columns"] == list(COLUMNS) and len(saved["rows"]) == 1 and saved["machine"]
+
+
+def test_bench_rejects_unknown_methods_and_precisions(capsys):
+    assert main(["bench", "--methods", "nope"]) == 2
+    assert "unknown method" in capsys.readouterr().err
+    assert main(["bench", "--precision", "8-bit"]) == 2
+    assert "unknown precision" in capsys.readouterr().err
