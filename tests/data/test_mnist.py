@@ -70,3 +70,27 @@ def test_real_fashion_mnist_from_debians_package(monkeypatch, tmp_path):
     assert data.source == str(REAL)
     assert (len(data.train) + len(data.val), len(data.test)) == (60000, 10000)
     assert sorted(data.test.content.unique().tolist()) == list(range(10))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason="Debian's dataset-fashion-mnist is not installed (.ci/run installs it)")
+def test_simvae_learns_real_fashion_mnist_content(tmp_path):
+    """A short real-data run: 600 steps of the paper's MLP SimVAE lower the loss and encode the class.
+
+    (Measured at commit time: loss 960 (steps 1-20) -> 674 nats, linear probe 43%; the 5-epoch run in the README
+    reaches 73%. The early phase of training is slow for d = 10, hence the modest probe threshold.)
+    """
+    from simvae.config import load_config
+    from simvae.evaluate import evaluate
+    from simvae.train import train
+    from simvae.train.loop import load_trained
+
+    config = load_config("configs/fashion-mnist.yaml" if Path("configs/fashion-mnist.yaml").is_file() else None,
+                         ["data.name=fashion-mnist", "data.limit_train=12800", "train.epochs=3", "eval.max_train=5000",
+                          "eval.probe_epochs=10"])
+    history = train(config, tmp_path / "run", progress=False)["history"]
+    assert history[-1]["loss"] < 0.8 * history[0]["loss"]  # the first point averages steps 1-20
+    config, setup = load_trained(tmp_path / "run")
+    results = evaluate(setup, config, progress=False)
+    linear = results["mean"]["content"]["linear"]["test"]
+    assert linear > 0.3, f"linear probe accuracy {linear:.3f} after 600 steps on real Fashion-MNIST"

@@ -88,7 +88,7 @@ def write_figures(setup: Setup, config: RunConfig, run_dir: Path, features: dict
     shown = torch.arange(min(2000, len(test)))
     if features is None:
         features = embed(setup, test.images[shown])
-    style = next(iter(dataset.style_classes), None)
+    style = max(dataset.style_classes, key=dataset.style_classes.get, default=None)  # the richest style label
     colourings = {"content": (test.content[shown], dataset.class_names)}
     if style:
         colourings[style] = (test.styles[style][shown], [str(i) for i in range(dataset.style_classes[style])])
