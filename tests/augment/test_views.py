@@ -3,7 +3,8 @@ import torch
 
 from simvae.augment import PRESETS, ViewAugmenter, preset_for
 
-SIZES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "shapes": (3, 32, 32), "cifar10": (3, 32, 32), "celeba": (3, 64, 64)}
+SIZES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "shapes": (3, 32, 32), "cifar10": (3, 32, 32), "celeba": (3, 64, 64),
+         "simclr-cifar10": (3, 32, 32)}
 
 
 def images(shape, n=8, seed=0):
