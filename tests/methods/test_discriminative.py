@@ -7,7 +7,7 @@ import torch
 from simvae.config import ConfigError, config_from_dict
 from simvae.methods import METHODS, ModelSpec, build_method, method_config
 from simvae.methods.discriminative import DiscriminativeConfig, DiscriminativeMethod, ema_update, make_target, ordered_pair_mean
-from simvae.train.distributed import gather_no_grad, gather_with_grad
+from simvae.distributed import gather_no_grad, gather_with_grad
 
 DISCRIMINATIVE = ["simclr", "vicreg", "moco", "byol", "simsiam"]
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3)

@@ -1,4 +1,4 @@
-"""Data-parallel correctness on 2 CPU ranks (gloo): the union-batch rule of simvae.train.distributed.
+"""Data-parallel correctness on 2 CPU ranks (gloo): the union-batch rule of simvae.distributed.
 
 Each test forks 2 ranks that find each other through MASTER_ADDR/MASTER_PORT and LOCAL_RANK (the way
 Fabric's own launcher and torchrun start ranks), so Fabric sets up DDP on gloo without launching

@@ -9,7 +9,7 @@ the loss's collapsed-cluster structure, the features before it keep more style).
 Multi-view convention: all methods need J >= 2 views; for J > 2 a two-view loss is averaged over
 all ordered pairs (i, j), i != j, of views of the same image (`ordered_pair_mean`).
 
-Distributed training: batch-coupled losses gather embeddings over ranks (simvae.train.distributed)
+Distributed training: batch-coupled losses gather embeddings over ranks (simvae.distributed)
 so that the loss and the gradient equal those of a single process on the union batch; losses that
 are a mean of per-image terms need no gather. BatchNorm statistics stay per rank (no SyncBatchNorm).
 """
@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from simvae.config import ConfigError
+from simvae.distributed import gather_no_grad, gather_with_grad  # noqa: F401  (re-exported for the methods)
 from simvae.methods.base import Method, MethodConfig, ModelSpec
 from simvae.nets import BACKBONES
 
@@ -73,20 +74,6 @@ def ordered_pair_mean(
 def full_precision(tensor: torch.Tensor) -> contextlib.AbstractContextManager:
     """Autocast disabled on `tensor`'s device: losses are computed in float32 under mixed precision."""
     return torch.autocast(device_type=tensor.device.type, enabled=False)
-
-
-def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
-    """simvae.train.distributed.gather_with_grad, imported on use (simvae.train imports simvae.methods)."""
-    from simvae.train.distributed import gather_with_grad as gather
-
-    return gather(x)
-
-
-def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
-    """simvae.train.distributed.gather_no_grad, imported on use (simvae.train imports simvae.methods)."""
-    from simvae.train.distributed import gather_no_grad as gather
-
-    return gather(x)
 
 
 class DiscriminativeMethod(Method):

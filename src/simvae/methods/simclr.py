@@ -51,7 +51,7 @@ class SimCLR(DiscriminativeMethod):
     """Encoder + projection head trained with NT-Xent; negatives are all other images' views.
 
     Under DDP the embeddings of all ranks are gathered (with gradient), so the negatives and the
-    loss are those of the union batch (simvae.train.distributed).
+    loss are those of the union batch (simvae.distributed).
     """
 
     Config = SimCLRConfig

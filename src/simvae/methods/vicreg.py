@@ -80,7 +80,7 @@ class VICReg(DiscriminativeMethod):
     For J > 2 views the terms are averaged over all pairs of views (ordered or unordered gives the
     same mean: the terms are symmetric). Under DDP the embeddings of all ranks are gathered (with
     gradient) before the terms are computed, so the variance/covariance statistics (and the loss)
-    are those of the union batch (simvae.train.distributed).
+    are those of the union batch (simvae.distributed).
     """
 
     Config = VICRegConfig
