@@ -3,8 +3,12 @@ import torch
 
 from simvae.augment import PRESETS, ViewAugmenter, preset_for
 
-SIZES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "shapes": (3, 32, 32), "cifar10": (3, 32, 32), "celeba": (3, 64, 64),
-         "simclr-cifar10": (3, 32, 32)}
+SIZES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "fashion-mnist-canvas": (1, 40, 40), "shapes": (3, 32, 32),
+         "cifar10": (3, 32, 32), "celeba": (3, 64, 64), "simclr-cifar10": (3, 32, 32)}
+
+
+def test_every_preset_is_checked_here():
+    assert set(SIZES) | {"none"} == set(PRESETS)
 
 
 def images(shape, n=8, seed=0):
@@ -61,3 +65,18 @@ def test_auto_picks_the_datasets_preset_and_unknown_names_fail():
     assert preset_for("auto", "shapes") == "shapes"
     with pytest.raises(ValueError, match="augment.preset"):
         preset_for("auto", "no-such-data")
+
+
+def test_canvas_preset_varies_the_labelled_style_position_and_brightness():
+    from simvae.data.canvas import place_on_canvas
+    from simvae.data import ImageSet
+
+    items = ImageSet(torch.full((64, 1, 28, 28), 200, dtype=torch.uint8), torch.zeros(64, dtype=torch.long))
+    canvas = place_on_canvas(items, seed=0).images
+    torch.manual_seed(0)
+    views = ViewAugmenter("fashion-mnist-canvas", (40, 40), views=2)(canvas)
+    peak = views.flatten(2).amax(-1)  # (64, 2): brightness of each view
+    mass = views.sum(dim=(2, 3))  # (64, 2, 40): column profile -> horizontal centre
+    centre_x = (mass * torch.arange(40)).sum(-1) / mass.sum(-1)
+    assert (peak[:, 0] - peak[:, 1]).abs().mean() > 0.05
+    assert (centre_x[:, 0] - centre_x[:, 1]).abs().mean() > 1.0

@@ -206,8 +206,8 @@ def test_registry_lists_the_paper_datasets():
 # ---------------------------------------------------------------------------------------------- training smoke runs
 
 def _write(name, root, fakes):
-    if name == "mnist":
-        fakes.write_mnist(root / "mnist")
+    if name in ("mnist", "fashion-mnist-canvas"):
+        fakes.write_mnist(root / name.removesuffix("-canvas"))
     elif name == "cifar10":
         fakes.write_cifar_dir(root / "cifar10")
     else:
@@ -222,7 +222,7 @@ def _smoke_methods():
 
 
 @pytest.mark.parametrize("method", _smoke_methods())
-@pytest.mark.parametrize("name", ["mnist", "cifar10", "celeba"])
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist-canvas", "cifar10", "celeba"])
 def test_few_training_steps(isolated, fakes, tmp_path, name, method):
     from simvae.config import load_config
     from simvae.train import train

@@ -69,3 +69,16 @@ def test_standardise_uses_training_statistics_only():
 def test_nmi_and_ari_come_from_scikit_learn_definitions():
     truth, assigned = np.array([0, 0, 1, 1]), np.array([1, 1, 0, 1])
     assert normalized_mutual_info_score(truth, assigned) < 1 and adjusted_rand_score(truth, assigned) < 1
+
+
+def test_best_over_test_is_the_official_optimistic_selection():
+    x, y = splits(spread=1.5)
+    result = train_probe("linear", x, y, 3, epochs=8, lr=1e-2, batch_size=32, seed=0)
+    assert result["best_test"] >= result["test"]
+    # when validation *is* the test split, selecting on it is selecting on test: the two numbers agree
+    same_x, same_y = {**x, "val": x["test"]}, {**y, "val": y["test"]}
+    result = train_probe("linear", same_x, same_y, 3, epochs=8, lr=1e-2, batch_size=32, seed=0)
+    assert result["best_test"] == result["test"]
+    index = NeighbourIndex(x, k_max=7)
+    per_k = [(index.predict(y["train"].numpy(), "test", k, 3) == y["test"].numpy()).mean() for k in (1, 3, 7)]
+    assert knn_probe(index, y, 3, [1, 3, 7])["best_test"] == pytest.approx(max(per_k))

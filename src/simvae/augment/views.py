@@ -65,7 +65,19 @@ def _shapes(size: tuple[int, int]) -> nn.Module:
     )
 
 
+def _canvas(size: tuple[int, int]) -> nn.Module:
+    # Moves, rescales and re-brightens the item (multiplicative contrast on a black canvas), i.e. varies
+    # the style factors fashion-mnist-canvas labels; the official vertical flip is kept.
+    return K.AugmentationSequential(
+        K.RandomResizedCrop(size, scale=(0.4, 1.0), ratio=RATIO),
+        K.RandomVerticalFlip(p=0.5),
+        K.RandomContrast(contrast=(0.5, 1.5), p=1.0),
+    )
+
+
 PRESETS: dict[str, Preset] = {
+    "fashion-mnist-canvas": Preset(_canvas, "Fashion-MNIST on a canvas: crop scale (0.4, 1), vertical flip, "
+                                   "brightness x (0.5, 1.5)"),
     "mnist": Preset(_crop_flip((0.4, 1.0)), "official MNIST: crop scale (0.4, 1), vertical flip, binarise at 0.5", binarise=True),
     "fashion-mnist": Preset(_crop_flip((0.4, 1.0)), "official Fashion-MNIST: crop scale (0.4, 1), vertical flip"),
     "cifar10": Preset(_jitter_crop_flip, "official CIFAR-10: colour jitter 0.8/0.8/0.8/0.2, crop scale (0.6, 1), vertical flip "

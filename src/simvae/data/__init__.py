@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from simvae.data.base import DataError, Dataset, ImageSet, split_train_val
+from simvae.data.canvas import load_canvas_dataset
 from simvae.data.celeba import find_celeba_dir, load_celeba
 from simvae.data.cifar10 import find_cifar10_dir, load_cifar10
 from simvae.data.download import download_dataset
@@ -32,6 +33,12 @@ DATASETS: dict[str, DatasetEntry] = {
         partial(load_idx_dataset, "fashion-mnist"),
         lambda root: str(find_idx_dir("fashion-mnist", root)),
         "Fashion-MNIST 1x28x28; content: 10 clothing classes",
+    ),
+    "fashion-mnist-canvas": DatasetEntry(
+        load_canvas_dataset,
+        lambda root: str(find_idx_dir("fashion-mnist", root)),
+        "real Fashion-MNIST items placed on a 1x40x40 canvas at a seeded position and brightness; "
+        "content: 10 clothing classes; style: pos_x, pos_y, brightness",
     ),
     "mnist": DatasetEntry(
         partial(load_idx_dataset, "mnist"),

@@ -64,7 +64,8 @@ def _idx_path(directory: Path, stem: str) -> Path | None:
     return None
 
 
-def load_idx_dataset(name: str, root: str | Path | None, val_fraction: float, split_seed: int) -> Dataset:
+def read_idx_splits(name: str, root: str | Path | None) -> tuple[ImageSet, ImageSet, Path]:
+    """The official train and test splits of `name` (no validation carve-out) and where they were found."""
     directory = find_idx_dir(name, root)
     arrays = {key: read_idx(_idx_path(directory, stem), 3 if key.endswith("images") else 1) for key, stem in IDX_FILES.items()}
     for split in ("train", "test"):
@@ -72,5 +73,10 @@ def load_idx_dataset(name: str, root: str | Path | None, val_fraction: float, sp
             raise DataError(f"{name} in {directory}: {split} images and labels differ in count; fetch the files again")
     train = ImageSet(arrays["train_images"].unsqueeze(1), arrays["train_labels"].long())
     test = ImageSet(arrays["test_images"].unsqueeze(1), arrays["test_labels"].long())
+    return train, test, directory
+
+
+def load_idx_dataset(name: str, root: str | Path | None, val_fraction: float, split_seed: int) -> Dataset:
+    train, test, directory = read_idx_splits(name, root)
     train, val = split_train_val(train, val_fraction, split_seed)
     return Dataset(name, train, val, test, CLASS_NAMES[name], likelihood="bernoulli", source=str(directory))

@@ -1,8 +1,9 @@
 """Probes of a frozen representation: linear, MLP, kNN and GMM clustering.
 
-Model selection (probe epoch, k) uses the validation split only; the test split is scored once,
-at the selected setting. (The official code instead reports the best test accuracy over probe
-epochs: paper.md section 5, quirk 9.)
+Model selection (probe epoch, k) uses the validation split only; "test" is the test accuracy at the
+selected setting. The official code instead reports the best test accuracy over probe epochs
+(paper.md section 5, quirk 9); we record that optimistic number too, as "best_test", only so its
+effect can be shown (`simvae reproduce` reports it as a compatibility ablation).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def train_probe(kind: str, features: dict[str, torch.Tensor], labels: dict[str, 
     train_x, val_x, test_x = standardise(features["train"], features["val"], features["test"])
     probe = make_probe(kind, train_x.shape[1], classes)
     optimiser = torch.optim.Adam(probe.parameters(), lr=lr)
-    best = {"val": -1.0, "test": 0.0, "epoch": 0}
+    best = {"val": -1.0, "test": 0.0, "epoch": 0, "best_test": 0.0}
     for epoch in range(1, epochs + 1):
         probe.train()
         for index in torch.randperm(len(train_x), generator=generator).split(batch_size):
@@ -55,9 +56,10 @@ def train_probe(kind: str, features: dict[str, torch.Tensor], labels: dict[str, 
             optimiser.step()
         probe.eval()
         with torch.no_grad():
-            val = accuracy(probe(val_x), labels["val"])
+            val, test = accuracy(probe(val_x), labels["val"]), accuracy(probe(test_x), labels["test"])
             if val > best["val"]:
-                best = {"val": val, "test": accuracy(probe(test_x), labels["test"]), "epoch": epoch}
+                best.update(val=val, test=test, epoch=epoch)
+            best["best_test"] = max(best["best_test"], test)
     return best
 
 
@@ -76,10 +78,13 @@ class NeighbourIndex:
 
 def knn_probe(index: NeighbourIndex, labels: dict[str, torch.Tensor], classes: int, k_grid: list[int]) -> dict[str, float]:
     train_labels = labels["train"].numpy()
-    scores = {k: float((index.predict(train_labels, "val", k, classes) == labels["val"].numpy()).mean()) for k in k_grid}
-    k = max(k_grid, key=lambda kk: (scores[kk], -kk))
-    test = float((index.predict(train_labels, "test", k, classes) == labels["test"].numpy()).mean())
-    return {"val": scores[k], "test": test, "k": k}
+    def score(split: str, k: int) -> float:
+        return float((index.predict(train_labels, split, k, classes) == labels[split].numpy()).mean())
+
+    val = {k: score("val", k) for k in k_grid}
+    test = {k: score("test", k) for k in k_grid}
+    k = max(k_grid, key=lambda kk: (val[kk], -kk))
+    return {"val": val[k], "test": test[k], "k": k, "best_test": max(test.values())}
 
 
 def cluster_accuracy(truth: np.ndarray, assigned: np.ndarray) -> float:
