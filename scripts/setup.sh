@@ -14,3 +14,8 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
     || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST tests will say how to get the data" >&2
 fi
+# Headless Chromium, from Debian's registry, for the tests that render the HTML reports (tests/conftest.py: render_html).
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "setup: could not install chromium; the HTML rendering tests will fail saying how to get it" >&2
+fi

@@ -1,4 +1,4 @@
-"""`simvae` command line: train, eval, demo, compare, data, bench.
+"""`simvae` command line: train, eval, demo, compare, reproduce, data, bench.
 
 Configuration is a YAML file (see configs/) plus `section.key=value` overrides, e.g.
     simvae train --config configs/fashion-mnist.yaml train.epochs=5 method.sigma2=0.1
@@ -119,6 +119,18 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print((Path(args.out) / "comparison.md").read_text())
 
 
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    from simvae.evaluate.reproduce import load_grid, reproduce
+
+    grid = load_grid(args.grid)
+    if args.seeds:
+        grid.seeds = [int(s) for s in args.seeds.split(",")]
+    report = reproduce(grid, args.budget, args.out or f"results/reproduce-{args.budget}",
+                       args.datasets.split(",") if args.datasets else None,
+                       args.ablations.split(",") if args.ablations else None)
+    print(f"report: {report} and {report.with_suffix('.md')}")
+
+
 def cmd_data(args: argparse.Namespace) -> None:
     if args.action == "download":
         from simvae.data.download import download_dataset
@@ -177,6 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--config", help="shared YAML config (no method-specific keys)")
     comp.add_argument("overrides", nargs="*", help="shared section.key=value overrides, e.g. data.name=fashion-mnist")
     comp.set_defaults(func=cmd_compare)
+
+    rep = sub.add_parser("reproduce", help="the paper's comparison grid (methods x datasets x seeds, ablations) and its report")
+    rep.add_argument("--grid", default="configs/reproduce.yaml", help="grid file: methods, seeds, datasets, budgets, ablations")
+    rep.add_argument("--budget", default="short", help="smoke (seconds per run) | short (a few CPU hours) | paper (official schedule)")
+    rep.add_argument("--datasets", help="comma-separated subset of the grid's datasets (default: all)")
+    rep.add_argument("--ablations", help="comma-separated ablations of the grid file to run too, e.g. views,sigma2")
+    rep.add_argument("--seeds", help="comma-separated seeds instead of the grid's")
+    rep.add_argument("--out", help="directory for runs and report (default results/reproduce-<budget>; re-running resumes)")
+    rep.set_defaults(func=cmd_reproduce)
 
     data = sub.add_parser("data", help="list datasets and where they were found, or download one")
     data.add_argument("action", nargs="?", choices=("list", "download"), default="list")

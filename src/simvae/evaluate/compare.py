@@ -23,8 +23,37 @@ from simvae.train.rundir import provenance, write_json
 PROBE_TITLES = {"linear": "linear probe", "mlp": "MLP probe", "knn": "kNN (cosine)", "gmm": "GMM clustering accuracy"}
 
 
+WHERE_KEYS = ("devices", "num_nodes", "accelerator", "strategy")  # where a run executes, not what it computes
+
+
+def differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
+    """`section.key: saved -> wanted` for every setting that differs (nested dicts compared key by key)."""
+    found = []
+    for key in sorted(set(saved) | set(wanted)):
+        a, b = saved.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += differences(a, b, f"{prefix}{key}.")
+        elif a != b and not (prefix == "train." and key in WHERE_KEYS):
+            found.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return found
+
+
+def check_same_config(config: RunConfig, run_dir: Path) -> None:
+    """Refuse to reuse a run directory made with other settings (a stale grid would mix budgets silently)."""
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
+        return
+    import yaml
+
+    changed = differences(config_from_dict(yaml.safe_load(saved_path.read_text())).to_dict(), config.to_dict())
+    if changed:
+        raise ConfigError(f"{run_dir} was made with other settings ({'; '.join(changed[:5])}): delete it to retrain, "
+                          "or write this grid to another --out")
+
+
 def run_one(config: RunConfig, run_dir: Path, progress: bool = True) -> dict[str, Any]:
     """Train (or resume) and evaluate one run unless it is already finished; returns its metrics."""
+    check_same_config(config, run_dir)
     if (run_dir / METRICS).is_file():
         return json.loads((run_dir / METRICS).read_text())
     checkpoint = run_dir / CHECKPOINT
@@ -38,20 +67,26 @@ def parameter_count(config: RunConfig) -> int:
     return sum(p.numel() for p in build(config).method.parameters())
 
 
+def mean_std(values: list[float]) -> dict[str, Any]:
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0, "values": values}
+
+
 def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """{method: {task: {probe: {"mean", "std", "values"}}}} over seeds, primary representation."""
+    """{name: {task: {probe: {"mean", "std", "values"[, "best_test"]}}}} over seeds, primary representation.
+
+    "best_test" summarises the official code's optimistic best-over-test-epochs number where probes record it.
+    """
     summary: dict[str, Any] = {}
-    for method, metrics in runs.items():
-        summary[method] = {}
-        for payload in metrics:
-            results = next(iter(payload["results"].values()))  # the method's primary representation
-            for task, scores in results.items():
-                for probe in PROBES:
-                    summary[method].setdefault(task, {}).setdefault(probe, {"values": []})["values"].append(scores[probe]["test"])
-        for task in summary[method].values():
-            for cell in task.values():
-                cell["mean"] = statistics.fmean(cell["values"])
-                cell["std"] = statistics.stdev(cell["values"]) if len(cell["values"]) > 1 else 0.0
+    for name, metrics in runs.items():
+        results = [next(iter(payload["results"].values())) for payload in metrics]  # the primary representation
+        summary[name] = {}
+        for task in results[0]:
+            summary[name][task] = {}
+            for probe in PROBES:
+                scores = [result[task][probe] for result in results]
+                summary[name][task][probe] = mean_std([score["test"] for score in scores])
+                if all("best_test" in score for score in scores):
+                    summary[name][task][probe]["best_test"] = mean_std([score["best_test"] for score in scores])
     return summary
 
 

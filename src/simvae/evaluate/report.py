@@ -1,0 +1,155 @@
+"""The reproduce report: report.md (figures as files beside it) and a self-contained report.html.
+
+The HTML is the Markdown rendered by the `markdown` package with every image inlined as a data URI, so
+the one file can be mailed or attached to a paper's supplement.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+from simvae.evaluate.compare import PROBE_TITLES
+from simvae.evaluate.run import PROBES
+
+DIAGNOSTIC_COLUMNS = {
+    "view_variance_ratio": "within-sample (across views) / between-sample variance ↓",
+    "effective_rank": "effective rank (of d)",
+    "alignment": "alignment ↓",
+    "uniformity": "uniformity ↓",
+}
+FIGURE_ORDER = {"latents": "latent space (PCA of the test representation)", "reconstructions": "reconstructions",
+                "samples": "samples from the prior", "loss_curves": "training terms"}
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}
+code{background:#f6f6f6;padding:0 3px}"""
+
+
+def probe_protocols(eval_config: dict[str, Any]) -> dict[str, str]:
+    """A short statement of each probe's protocol, for column headers."""
+    train = f"{eval_config['max_train']} train embeddings" if eval_config.get("max_train") else "all train embeddings"
+    return {
+        "linear": f"linear, Adam {eval_config['probe_lr']:g}, {eval_config['probe_epochs']} ep, epoch chosen on val",
+        "mlp": f"MLP d-d-c, Adam {eval_config['probe_lr']:g}, {eval_config['probe_epochs']} ep, epoch chosen on val",
+        "knn": f"cosine kNN, k in {eval_config['knn_k']} chosen on val",
+        "gmm": f"GMM clustering accuracy, 1 full-cov. component per class, {eval_config['gmm_n_init']} inits",
+        "train": train,
+    }
+
+
+def cell(values: dict[str, Any], scale: float = 100.0, digits: int = 1) -> str:
+    return f"{scale * values['mean']:.{digits}f} ± {scale * values['std']:.{digits}f}"
+
+
+def accuracy_table(summary: dict[str, Any], classes: dict[str, int], probe: str, protocol: str, params: dict[str, int]) -> list[str]:
+    tasks = list(classes)
+    header = ["method", "params"] + [f"{task} ({classes[task]} cls) · {protocol}" for task in tasks]
+    rows = [[method, f"{params[method] / 1e6:.2f} M"] + [cell(scores[task][probe]) for task in tasks]
+            for method, scores in summary.items()]
+    rows.append(["*chance*", ""] + [f"{100 / classes[task]:.1f}" for task in tasks])
+    return table(header, rows)
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
+def selection_table(summary: dict[str, Any]) -> list[str]:
+    """Val-selected vs the official best-over-test number, content task, linear and MLP probes."""
+    rows = []
+    for method, scores in summary.items():
+        row = [method]
+        for probe in ("linear", "mlp"):
+            cells = scores["content"][probe]
+            best = cells.get("best_test")
+            row += [cell(cells), cell(best) if best else "n/a"]
+        rows.append(row)
+    return table(["method", "linear, epoch chosen on val", "linear, best test epoch (official)",
+                  "MLP, epoch chosen on val", "MLP, best test epoch (official)"], rows)
+
+
+def ablation_lines(ablation: dict[str, Any], protocol: str) -> list[str]:
+    classes = ablation["num_classes"]
+    lines = [f"#### {ablation['name']}", "", "Settings of each value: " + "; ".join(
+        f"`{label}` = `{settings}`" for label, settings in ablation["values"].items()), ""]
+    header = ["value"] + [f"{task} ({classes[task]} cls) · {protocol}" for task in classes]
+    rows = [[label] + [cell(scores[task]["linear"]) for task in classes] for label, scores in ablation["summary"].items()]
+    return lines + table(header, rows)
+
+
+def section_lines(section: dict[str, Any]) -> list[str]:
+    comparison, config = section["comparison"], section["config"]
+    protocols = probe_protocols(config["eval"])
+    train, augment, net = config["train"], config["augment"], config["net"]
+    seeds = comparison["seeds"]
+    lines = [f"## {section['dataset']}", "",
+             f"{train['epochs']} epochs, {train['batch_size']} images x {augment['views']} views per step, Adam lr {train['lr']:g}, "
+             f"augmentation preset `{augment['preset']}`, backbone `{net['backbone']}`, d = {net['latent_dim']}; seeds {seeds}; "
+             f"probes trained on {protocols['train']}; training time per seed (s): "
+             + ", ".join(f"{m} {t / len(seeds):.0f}" for m, t in comparison["train_seconds"].items()), "",
+             f"### Test accuracy (%), mean ± std over {len(seeds)} seeds", ""]
+    for probe in PROBES:
+        lines += [f"**{PROBE_TITLES[probe]}**", ""]
+        lines += accuracy_table(comparison["summary"], comparison["num_classes"], probe, protocols[probe], comparison["parameters"])
+    lines += [f"![content accuracy]({section['dataset']}/accuracy_content.png)", ""]
+    if len(comparison["num_classes"]) > 1:
+        lines += [f"![style accuracy]({section['dataset']}/accuracy_style.png)", ""]
+    lines += ["### Diagnostics of the representation (test split, augmented views; mean ± std over seeds)", "",
+              "How tightly each method clusters the views of one sample (the structure the paper's model predicts), "
+              "how many dimensions it uses, and Wang & Isola's alignment and uniformity (of L2-normalised representations).", ""]
+    rows = [[method] + [cell(values[key], 1.0, 3) for key in DIAGNOSTIC_COLUMNS] for method, values in section["diagnostics"].items()]
+    lines += table(["method", *DIAGNOSTIC_COLUMNS.values()], rows)
+    lines += ["### Official-code selection: best test epoch instead of the validation-chosen one (content)", ""]
+    lines += selection_table(comparison["summary"])
+    if section["ablations"]:
+        lines += [f"### Ablations of SimVAE (linear probe, test accuracy %, mean ± std over {len(seeds)} seeds)", ""]
+        for ablation in section["ablations"]:
+            lines += ablation_lines(ablation, protocols["linear"])
+    lines += ["### Figures (first seed)", ""]
+    for method, figures in section["figures"].items():
+        lines += [f"#### {method}", ""]
+        lines += [f"![{method}: {title}]({figures[stem]})" for stem, title in FIGURE_ORDER.items() if stem in figures]
+        lines.append("")
+    return lines
+
+
+def report_markdown(payload: dict[str, Any]) -> str:
+    p = payload["provenance"]
+    compute = sum(sum(s["comparison"]["train_seconds"].values()) for s in payload["sections"])
+    lines = [f"# simvae reproduce — budget `{payload['budget']}`", "",
+             f"Commit `{p['git_commit']}`; command `{p['command']}`; {p['machine']}; torch {p['versions'].get('torch')}; "
+             f"{p['time']}; this invocation {payload['elapsed_seconds'] / 60:.1f} min, training compute of the main grid "
+             f"{compute / 60:.1f} min.", "",
+             "Every method shares data, augmentations, backbone, optimiser and probes; only the objective differs. "
+             "Representations are the encoder's output before any projection head (posterior means for the VAEs). "
+             "Accuracies are on the official test split; probe settings (epoch, k) are chosen on a validation split "
+             "carved from the training set.", ""]
+    for section in payload["sections"]:
+        lines += section_lines(section)
+    return "\n".join(lines) + "\n"
+
+
+def inline_images(html: str, base: Path) -> str:
+    """Replace every <img src="relative.png"> by a base64 data URI, so the HTML stands alone."""
+    def encode(match: re.Match) -> str:
+        path = base / match.group(2)
+        data = base64.b64encode(path.read_bytes()).decode() if path.is_file() else ""
+        return f'{match.group(1)}data:image/png;base64,{data}"'
+
+    return re.sub(r'(<img[^>]*?src=")([^":]+\.png)"', encode, html)
+
+
+def write_report(payload: dict[str, Any], out: Path) -> Path:
+    """Write report.md and the self-contained report.html into `out`; returns the HTML's path."""
+    import markdown
+
+    text = report_markdown(payload)
+    (out / "report.md").write_text(text)
+    body = markdown.markdown(text, extensions=["tables"])
+    html = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>simvae reproduce ({payload['budget']})</title>"
+            f"<style>{STYLE}</style></head><body>\n{inline_images(body, out)}\n</body></html>\n")
+    (out / "report.html").write_text(html)
+    return out / "report.html"

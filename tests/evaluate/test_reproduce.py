@@ -1,0 +1,111 @@
+"""`simvae reproduce`: the grid file's checks, a whole smoke grid with an ablation, its report in Chromium, resuming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simvae.cli.main import main
+from simvae.config import ConfigError
+from simvae.evaluate import compare as compare_module
+from simvae.evaluate.reproduce import BUDGETS, load_grid
+from simvae.train import loop
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = {"data": {"limit_train": 128}, "train": {"epochs": 1, "batch_size": 32},
+        "eval": {"probe_epochs": 2, "max_train": 128, "gmm_n_init": 1, "gmm_max_train": 128, "knn_k": [1, 3]}}
+
+
+@pytest.fixture(scope="module")
+def small_shapes():
+    from simvae.data.shapes import load_shapes
+
+    return load_shapes(0.1, 0, sizes={"train": 300, "test": 300})  # the full shapes data takes seconds to generate
+
+
+@pytest.fixture(autouse=True)
+def quick_data(small_shapes, monkeypatch):
+    monkeypatch.setattr(loop, "load_dataset", lambda *args, **kwargs: small_shapes)
+
+
+def write_grid(path: Path, **changes) -> Path:
+    grid = {"methods": ["simvae", "simclr"], "seeds": [1, 2], "datasets": {"shapes": {"data": {"name": "shapes"}}},
+            "budgets": {"smoke": {"all": TINY}, "short": {"shapes": {"train": {"epochs": 2}}}, "paper": {"all": {}}},
+            "ablations": {"views": {"J=2": {"augment": {"views": 2}}, "J=3": {"augment": {"views": 3}}}}}
+    grid.update(changes)
+    path.write_text(yaml.safe_dump(grid))
+    return path
+
+
+def test_the_shipped_grid_is_valid_for_every_budget_and_ablation():
+    grid = load_grid(REPO / "configs" / "reproduce.yaml")
+    assert len(grid.methods) == 10 and len(grid.seeds) == 3 and {"shapes", "fashion-mnist-canvas"} <= set(grid.datasets)
+    paper = grid.base("shapes", "paper")["train"]
+    assert (paper["epochs"], paper["batch_size"], paper["lr"]) == (400, 64, 8e-5)
+    for name, values in grid.ablations.items():
+        for overrides in values.values():
+            assert grid.ablation_config("shapes", "short", overrides, seed=1).method.name == "simvae", name
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"methods": ["simvae", "simclrr"]}, "unknown method 'simclrr'"),
+    ({"datasets": {"shapez": {}}}, "unknown dataset 'shapez'"),
+    ({"datasets": {"shapes": {"method": {"sigma2": 0.1}}}}, "sets method keys"),
+    ({"budgets": {"smoke": {}, "short": {}}}, "budgets must be exactly"),
+    ({"budgets": {"smoke": {"cifar": {}}, "short": {}, "paper": {}}}, "budgets.smoke.cifar names no dataset"),
+    ({"budgets": {"smoke": {"all": {"train": {"epochs": 0}}}, "short": {}, "paper": {}}}, "train.epochs"),
+    ({"method": ["simvae"]}, "unknown key"),
+])
+def test_bad_grid_files_fail_at_load_naming_the_problem(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=message):
+        load_grid(write_grid(tmp_path / "grid.yaml", **change))
+
+
+def test_smoke_grid_with_an_ablation_writes_a_report_that_renders(tmp_path, capsys, render_html, monkeypatch):
+    out = tmp_path / "out"
+    args = ["reproduce", "--grid", str(write_grid(tmp_path / "grid.yaml")), "--budget", "smoke", "--out", str(out),
+            "--ablations", "views"]
+    assert main(args) == 0
+    assert "report.html" in capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    for expected in ("## shapes", "| simvae |", "| simclr |", "content (5 cls) · linear", "hue (6 cls)",
+                     "within-sample (across views) / between-sample variance", "best test epoch (official)", "#### views",
+                     "| J=3 |", "Commit `"):
+        assert expected in report, expected
+    # J=2 is the main grid's SimVAE run, reused; J=3 was trained with 3 views
+    assert not (out / "shapes" / "ablation-views" / "J=2").exists()
+    saved = yaml.safe_load((out / "shapes" / "ablation-views" / "J=3" / "seed1" / "config.yaml").read_text())
+    assert saved["augment"]["views"] == 3 and saved["method"]["name"] == "simvae"
+    diagnostics = json.loads((out / "shapes" / "simclr" / "seed2" / "diagnostics.json").read_text())
+    assert diagnostics["view_variance_ratio"] >= 0 and 1 <= diagnostics["effective_rank"] <= diagnostics["effective_rank_max"]
+    rendered = render_html(out / "report.html")
+    assert rendered["broken_images"] == [] and rendered["images"] >= 2 + 2 * 3  # bars + simvae and simclr figures
+    assert rendered["tables"] >= 4 + 2 + 1  # probes, diagnostics, selection, ablation
+    assert "data:image/png;base64," in (out / "report.html").read_text() and "src=\"shapes/" not in (out / "report.html").read_text()
+
+    # re-running trains nothing and gives the same tables
+    monkeypatch.setattr(compare_module, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    assert main(args) == 0
+    assert (out / "report.md").read_text().split("## shapes")[1] == report.split("## shapes")[1]
+
+
+def test_a_run_directory_made_with_other_settings_is_refused(tmp_path, capsys):
+    grid = write_grid(tmp_path / "grid.yaml", methods=["simclr"], seeds=[1], ablations={})
+    assert main(["reproduce", "--grid", str(grid), "--budget", "smoke", "--out", str(tmp_path / "out")]) == 0
+    tiny_other = {**TINY, "train": {"epochs": 1, "batch_size": 16}}
+    write_grid(tmp_path / "grid.yaml", methods=["simclr"], seeds=[1], ablations={},
+               budgets={"smoke": {"all": tiny_other}, "short": {}, "paper": {}})
+    assert main(["reproduce", "--grid", str(grid), "--budget", "smoke", "--out", str(tmp_path / "out")]) == 2
+    assert "train.batch_size: 32 -> 16" in capsys.readouterr().err
+
+
+def test_unknown_budget_dataset_or_ablation_is_a_clear_error(tmp_path, capsys):
+    grid = str(write_grid(tmp_path / "grid.yaml"))
+    assert set(BUDGETS) == {"smoke", "short", "paper"}
+    for extra, message in ((["--budget", "long"], "--budget 'long' is invalid"), (["--datasets", "mnist"], "unknown dataset 'mnist'"),
+                           (["--ablations", "depth"], "unknown ablation 'depth'")):
+        assert main(["reproduce", "--grid", grid, "--out", str(tmp_path / "o"), *extra]) == 2
+        assert message in capsys.readouterr().err
