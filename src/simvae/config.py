@@ -82,6 +82,10 @@ class TrainConfig:
         )
 
 
+# train settings that say where a run executes, not what it computes: a resume or a rerun may change them
+EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy")
+
+
 @dataclass
 class EvalConfig:
     probe_epochs: int = 40  # linear and MLP probes; the epoch with the best validation accuracy is kept

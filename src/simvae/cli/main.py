@@ -12,13 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from simvae.config import ConfigError, RunConfig, load_config
+from simvae.config import EXECUTION_KEYS, ConfigError, RunConfig, load_config
 from simvae.data import DATASETS, DataError
 from simvae.train import TrainingDiverged
 
 USER_ERRORS = (ConfigError, DataError, TrainingDiverged, FileNotFoundError)
 # what `train --resume` may change: where the run executes, not what it computes (docs/scaling.md)
-RESUME_OVERRIDES = ("train.devices", "train.num_nodes", "train.accelerator", "train.strategy")
+RESUME_OVERRIDES = tuple(f"train.{key}" for key in EXECUTION_KEYS)
 RUN_DIR_ENV = "SIMVAE_RUN_DIR"  # hands the default run directory to the processes a multi-device launch starts
 # The demo: SimVAE on the embedded shapes, sized to finish in a few minutes on 2 CPU cores.
 DEMO_OVERRIDES = ["data.name=shapes", "method.name=simvae", "train.epochs=3"]

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simvae.config import ConfigError, RunConfig, config_from_dict, merge, parse_overrides
+from simvae.config import EXECUTION_KEYS, ConfigError, RunConfig, config_from_dict, merge, parse_overrides
 from simvae.evaluate import figures
 from simvae.evaluate.run import METRICS, PROBES, evaluate_run
 from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
@@ -23,9 +23,6 @@ from simvae.train.rundir import provenance, write_json
 PROBE_TITLES = {"linear": "linear probe", "mlp": "MLP probe", "knn": "kNN (cosine)", "gmm": "GMM clustering accuracy"}
 
 
-WHERE_KEYS = ("devices", "num_nodes", "accelerator", "strategy")  # where a run executes, not what it computes
-
-
 def differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
     """`section.key: saved -> wanted` for every setting that differs (nested dicts compared key by key)."""
     found = []
@@ -33,7 +30,7 @@ def differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "")
         a, b = saved.get(key), wanted.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             found += differences(a, b, f"{prefix}{key}.")
-        elif a != b and not (prefix == "train." and key in WHERE_KEYS):
+        elif a != b and not (prefix == "train." and key in EXECUTION_KEYS):
             found.append(f"{prefix}{key}: {a!r} -> {b!r}")
     return found
 
