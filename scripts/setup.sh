@@ -9,13 +9,12 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip 2>/dev/null || true
 .venv/bin/python -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
 .venv/bin/python -m pip install --quiet -e ".[test]"
-# The real Fashion-MNIST, from Debian's registry, where we may install system packages.
-if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
-    || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST tests will say how to get the data" >&2
-fi
-# Headless Chromium, from Debian's registry, for the tests that render the HTML reports (tests/conftest.py: render_html).
-if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-    || echo "setup: could not install chromium; the HTML rendering tests will fail saying how to get it" >&2
+# System packages from Debian's registry, where we may install them: the real Fashion-MNIST, and headless
+# Chromium for the tests that render the HTML reports (tests/conftest.py: render_html).
+missing=()
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+    || echo "setup: could not install ${missing[*]}; the tests that need them fail saying how to get them" >&2
 fi
