@@ -132,7 +132,8 @@ def comparison_markdown(payload: dict[str, Any]) -> str:
     p = payload["provenance"]
     lines = [f"## {payload['dataset']}: {', '.join(payload['methods'])}", "",
              f"{payload['epochs']} epochs, seeds {payload['seeds']}; commit `{p['git_commit']}`; {p['machine']}; "
-             f"total wall time {payload['elapsed_seconds'] / 60:.1f} min; command `{p['command']}`", ""]
+             f"training time of all runs {sum(payload['train_seconds'].values()) / 60:.1f} min "
+             f"(this invocation {payload['elapsed_seconds'] / 60:.1f} min: finished runs are skipped); command `{p['command']}`", ""]
     for probe in PROBES:
         lines += [comparison_table(payload["summary"], probe, payload["parameters"], payload["num_classes"]), ""]
     lines.append("Training time per seed (s): " + ", ".join(f"{m} {payload['train_seconds'][m] / len(payload['seeds']):.0f}"
