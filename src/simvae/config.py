@@ -65,7 +65,8 @@ class TrainConfig:
     devices: int = 1
     num_nodes: int = 1
     strategy: str = "auto"  # auto | ddp
-    precision: str = "32-true"  # 32-true | bf16-mixed | 16-mixed
+    precision: str = "32-true"  # 32-true | bf16-mixed | 16-mixed | 64-true
+    sync_batchnorm: bool = False  # BatchNorm statistics over all processes (torch's SyncBatchNorm; GPUs only)
     threads: int | None = None  # torch CPU threads; null = torch's default
 
     def validate(self) -> None:
@@ -83,7 +84,7 @@ class TrainConfig:
 
 
 # train settings that say where a run executes, not what it computes: a resume or a rerun may change them
-EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy")
+EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm")
 
 
 @dataclass

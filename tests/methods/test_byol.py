@@ -5,25 +5,14 @@ import pytest
 import torch
 
 from simvae.config import ConfigError, config_from_dict
-from simvae.methods import ModelSpec, build_method, method_config
 from simvae.methods.byol import byol_loss
 from simvae.methods.discriminative import ordered_pair_mean
-
-SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3)
 
 
 def reference(p, z):
     """mean_b || p_b/|p_b| - z_b/|z_b| ||^2, by numpy loops."""
     p, z = np.asarray(p, np.float64), np.asarray(z, np.float64)
     return float(np.mean([np.sum((pb / np.linalg.norm(pb) - zb / np.linalg.norm(zb)) ** 2) for pb, zb in zip(p, z)]))
-
-
-def small_byol(**overrides):
-    config = method_config("byol")
-    config.head_hidden, config.head_dim = 16, 8
-    for key, value in overrides.items():
-        setattr(config, key, value)
-    return build_method(config, SPEC)
 
 
 def test_loss_matches_numpy_reference_and_known_values():
@@ -33,34 +22,34 @@ def test_loss_matches_numpy_reference_and_known_values():
     assert byol_loss(p, -p).item() == pytest.approx(4.0)  # opposite
 
 
-def test_symmetrised_loss_is_symmetric_in_the_views():
+def test_symmetrised_loss_is_symmetric_in_the_views(small_method):
     p, z = torch.randn(6, 2, 4, dtype=torch.float64), torch.randn(6, 2, 4, dtype=torch.float64)
     torch.testing.assert_close(ordered_pair_mean(byol_loss, p, z), ordered_pair_mean(byol_loss, p.flip(1), z.flip(1)))
     expected = (reference(p[:, 0], z[:, 1]) + reference(p[:, 1], z[:, 0])) / 2
     assert ordered_pair_mean(byol_loss, p, z).item() == pytest.approx(expected, rel=1e-10)
     torch.manual_seed(0)
-    method = small_byol()
+    method = small_method("byol")
     views = torch.rand(5, 2, 1, 8, 8)
     labels = torch.zeros(5, dtype=torch.long)
     torch.testing.assert_close(method.training_terms(views, labels)["loss"], method.training_terms(views.flip(1), labels)["loss"])
 
 
-def test_stop_gradient_on_the_target():
+def test_stop_gradient_on_the_target(small_method):
     p = torch.randn(4, 3, requires_grad=True)
     z = torch.randn(4, 3, requires_grad=True)
     byol_loss(p, z).backward()
     assert p.grad is not None and z.grad is None
     torch.manual_seed(0)
-    method = small_byol()
+    method = small_method("byol")
     method.training_terms(torch.rand(4, 2, 1, 8, 8), torch.zeros(4, dtype=torch.long))["loss"].backward()
     target = [*method.target_encoder.parameters(), *method.target_head.parameters()]
     assert all(not t.requires_grad and t.grad is None for t in target)
     assert all(t.grad is not None for t in method.predictor.parameters())
 
 
-def test_on_step_end_is_an_ema_of_the_online_networks():
+def test_on_step_end_is_an_ema_of_the_online_networks(small_method):
     torch.manual_seed(0)
-    method = small_byol(momentum=0.75)
+    method = small_method("byol", momentum=0.75)
     online = [*method.encoder.parameters(), *method.head.parameters()]
     target = [*method.target_encoder.parameters(), *method.target_head.parameters()]
     for p_online, p_target in zip(online, target):
@@ -72,17 +61,6 @@ def test_on_step_end_is_an_ema_of_the_online_networks():
     method.on_step_end()
     for p_old, p_online, p_target in zip(old, online, target):
         torch.testing.assert_close(p_target, 0.75 * p_old + 0.25 * p_online)
-
-
-def test_gradient_reaches_the_encoder():
-    torch.manual_seed(0)
-    method = build_method(method_config("byol"), SPEC)
-    terms = method.training_terms(torch.rand(6, 2, 1, 8, 8), torch.zeros(6, dtype=torch.long))
-    assert torch.isfinite(terms["loss"])
-    terms["loss"].backward()
-    grads = [p.grad for p in method.encoder.parameters()]
-    assert all(g is not None and torch.isfinite(g).all() for g in grads)
-    assert sum(g.abs().sum() for g in grads) > 0
 
 
 @pytest.mark.parametrize(("key", "value"), [("momentum", 1.0), ("momentum", -0.5), ("pred_hidden", 0)])

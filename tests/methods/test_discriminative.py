@@ -92,11 +92,9 @@ def test_head_sizes_are_validated(name, key):
 
 
 @pytest.mark.parametrize("name", DISCRIMINATIVE)
-def test_three_views_train_and_represent(name):
+def test_three_views_train_and_represent(name, small_method):
     torch.manual_seed(0)
-    config = method_config(name)
-    config.head_hidden, config.head_dim = 16, 8
-    method = build_method(config, SPEC)
+    method = small_method(name)
     terms = method.training_terms(torch.rand(4, 3, 1, 8, 8), torch.zeros(4, dtype=torch.long))
     assert torch.isfinite(terms["loss"]) and terms["loss"].ndim == 0
     terms["loss"].backward()
@@ -105,3 +103,16 @@ def test_three_views_train_and_represent(name):
     with torch.no_grad():
         reps = method.representations(torch.rand(3, 1, 8, 8))
     assert next(iter(reps)) == "encoder" and reps["encoder"].shape == (3, 4)
+
+
+@pytest.mark.parametrize(("name", "terms"), [("simclr", {"loss"}), ("vicreg", {"loss", "invariance", "variance", "covariance"}),
+                                             ("moco", {"loss"}), ("byol", {"loss"}), ("simsiam", {"loss"})])
+def test_gradient_reaches_the_encoder(name, terms):
+    torch.manual_seed(0)
+    method = build_method(method_config(name), SPEC)
+    out = method.training_terms(torch.rand(6, 2, 1, 8, 8), torch.zeros(6, dtype=torch.long))
+    assert set(out) == terms and torch.isfinite(out["loss"])
+    out["loss"].backward()
+    grads = [p.grad for p in method.encoder.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert sum(g.abs().sum() for g in grads) > 0

@@ -26,15 +26,13 @@ def test_loss_matches_numpy_reference_and_known_values():
     assert simsiam_loss(e[:1], e[1:]).item() == 0.0  # orthogonal
 
 
-def test_symmetrised_loss_is_the_papers_and_symmetric_in_the_views():
+def test_symmetrised_loss_is_the_papers_and_symmetric_in_the_views(small_method):
     p, z = torch.randn(6, 2, 4, dtype=torch.float64), torch.randn(6, 2, 4, dtype=torch.float64)
     expected = reference(p[:, 0], z[:, 1]) / 2 + reference(p[:, 1], z[:, 0]) / 2  # D(p1, z2)/2 + D(p2, z1)/2
     assert ordered_pair_mean(simsiam_loss, p, z).item() == pytest.approx(expected, rel=1e-10)
     torch.testing.assert_close(ordered_pair_mean(simsiam_loss, p, z), ordered_pair_mean(simsiam_loss, p.flip(1), z.flip(1)))
     torch.manual_seed(0)
-    config = method_config("simsiam")
-    config.head_hidden, config.head_dim = 16, 8
-    method = build_method(config, SPEC)
+    method = small_method("simsiam")
     views = torch.rand(5, 2, 1, 8, 8)
     labels = torch.zeros(5, dtype=torch.long)
     torch.testing.assert_close(method.training_terms(views, labels)["loss"], method.training_terms(views.flip(1), labels)["loss"])
@@ -61,17 +59,6 @@ def test_predictor_is_a_bottleneck_by_default():
     assert method.predictor[0].out_features == config.head_dim // 4 and method.predictor[-1].out_features == config.head_dim
     config.pred_hidden = 7
     assert build_method(config, SPEC).predictor[0].out_features == 7
-
-
-def test_gradient_reaches_the_encoder():
-    torch.manual_seed(0)
-    method = build_method(method_config("simsiam"), SPEC)
-    terms = method.training_terms(torch.rand(6, 2, 1, 8, 8), torch.zeros(6, dtype=torch.long))
-    assert torch.isfinite(terms["loss"])
-    terms["loss"].backward()
-    grads = [p.grad for p in method.encoder.parameters()]
-    assert all(g is not None and torch.isfinite(g).all() for g in grads)
-    assert sum(g.abs().sum() for g in grads) > 0
 
 
 def test_config_validation():

@@ -1,4 +1,5 @@
-"""Mixed precision on CPU: bf16-mixed trains, and every method returns its terms in float32."""
+"""Precision on CPU: bf16-mixed trains, every method returns its terms in float32 under bf16 autocast and
+keeps float64 through its losses under 64-true (what the exact distributed tests rely on)."""
 
 import math
 
@@ -57,6 +58,19 @@ def test_terms_are_float32_while_the_networks_run_in_bf16(name):
         assert value.dtype == torch.float32, f"{name} term {term} is {value.dtype}"
         assert value.dim() == 0 and torch.isfinite(value), f"{name} term {term} = {value}"
     fabric.backward(terms["loss"])  # the backward pass works through the casts too
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_terms_stay_float64_under_64_true(name):
+    fabric = Fabric(accelerator="cpu", devices=1, precision="64-true")
+    torch.manual_seed(0)
+    model = fabric.setup_module(build_method(method_config(name), SPEC))
+    model.train()
+    # the method itself, as Fabric's wrapper casts float64 inputs in and its outputs back to float32
+    terms = model.module(torch.rand(8, 2, *SPEC.image_shape, dtype=torch.float64), torch.randint(0, SPEC.num_classes, (8,)))
+    assert terms["loss"].dtype == torch.float64, f"{name}'s loss was computed in {terms['loss'].dtype}, not float64"
+    fabric.backward(terms["loss"])
+    model.module.on_step_end()  # MoCo enqueues its float64 keys into its float64 queue
 
 
 def bfloat16_seen(dtypes) -> bool:

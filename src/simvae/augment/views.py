@@ -24,6 +24,12 @@ from torch import nn
 RATIO = (0.75, 1.3)  # the official aspect-ratio range of RandomResizedCrop
 
 
+def _crop(size: tuple[int, int], scale: tuple[float, float], ratio: tuple[float, float] = RATIO) -> nn.Module:
+    # "resample" warps every box to the output size in one batched grid_sample, where kornia's default
+    # "slice" crops and resizes per image: half the cost of a Fashion-MNIST view pipeline
+    return K.RandomResizedCrop(size, scale=scale, ratio=ratio, cropping_mode="resample")
+
+
 @dataclass(frozen=True)
 class Preset:
     build: Callable[[tuple[int, int]], nn.Module]  # image (H, W) -> kornia pipeline on float images
@@ -33,14 +39,14 @@ class Preset:
 
 def _crop_flip(scale: tuple[float, float]) -> Callable[[tuple[int, int]], nn.Module]:
     return lambda size: K.AugmentationSequential(
-        K.RandomResizedCrop(size, scale=scale, ratio=RATIO), K.RandomVerticalFlip(p=0.5)
+        _crop(size, scale), K.RandomVerticalFlip(p=0.5)
     )
 
 
 def _jitter_crop_flip(size: tuple[int, int]) -> nn.Module:
     return K.AugmentationSequential(
         K.ColorJitter(0.8, 0.8, 0.8, 0.2, p=1.0),
-        K.RandomResizedCrop(size, scale=(0.6, 1.0), ratio=RATIO),
+        _crop(size, (0.6, 1.0)),
         K.RandomVerticalFlip(p=0.5),
     )
 
@@ -49,7 +55,7 @@ def _simclr(size: tuple[int, int]) -> nn.Module:
     # The SimCLR CIFAR-10 recipe (Chen et al. 2020, appendix B.9; solo-learn's and lightly's defaults):
     # no blur at 32 px, horizontal flips, jitter 0.4/0.4/0.4/0.1 applied with p = 0.8, grayscale p = 0.2.
     return K.AugmentationSequential(
-        K.RandomResizedCrop(size, scale=(0.08, 1.0)),
+        _crop(size, (0.08, 1.0), ratio=(3 / 4, 4 / 3)),
         K.RandomHorizontalFlip(p=0.5),
         K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=0.8),
         K.RandomGrayscale(p=0.2),
@@ -60,7 +66,7 @@ def _shapes(size: tuple[int, int]) -> nn.Module:
     # Changes exactly the style factors the shapes data labels (position, scale, hue) and never the
     # shape class: no flips, since a flipped shape is still the same shape but would blur rotation.
     return K.AugmentationSequential(
-        K.RandomResizedCrop(size, scale=(0.5, 1.0), ratio=RATIO),
+        _crop(size, (0.5, 1.0)),
         K.ColorJitter(brightness=0.2, hue=0.25, p=1.0),
     )
 
@@ -69,7 +75,7 @@ def _canvas(size: tuple[int, int]) -> nn.Module:
     # Moves, rescales and re-brightens the item (multiplicative contrast on a black canvas), i.e. varies
     # the style factors fashion-mnist-canvas labels; the official vertical flip is kept.
     return K.AugmentationSequential(
-        K.RandomResizedCrop(size, scale=(0.4, 1.0), ratio=RATIO),
+        _crop(size, (0.4, 1.0)),
         K.RandomVerticalFlip(p=0.5),
         K.RandomContrast(contrast=(0.5, 1.5), p=1.0),
     )

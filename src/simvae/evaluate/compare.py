@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simvae.augment import preset_for
 from simvae.config import EXECUTION_KEYS, ConfigError, RunConfig, config_from_dict, merge, parse_overrides
 from simvae.evaluate import figures
 from simvae.evaluate.run import METRICS, PROBES, evaluate_run
@@ -60,8 +61,11 @@ def run_one(config: RunConfig, run_dir: Path, progress: bool = True) -> dict[str
     return evaluate_run(run_dir, progress=progress)
 
 
-def parameter_count(config: RunConfig) -> int:
-    return sum(p.numel() for p in build(config).method.parameters())
+def architecture(config: RunConfig) -> dict[str, Any]:
+    """What `auto` resolved to for this config, and the method's parameter count."""
+    setup = build(config)
+    return {"parameters": sum(p.numel() for p in setup.method.parameters()), "backbone": setup.spec.backbone,
+            "augment_preset": preset_for(config.augment.preset, config.data.name)}
 
 
 def mean_std(values: list[float]) -> dict[str, Any]:
@@ -110,12 +114,15 @@ def compare(methods: list[str], seeds: list[int], out: str | Path, base: dict[st
         print(f"[{index}/{len(configs)}] {method}, seed {seed}", flush=True)
         runs[method].append(run_one(config, out / method / f"seed{seed}", progress))
     classes = runs[methods[0]][0]["num_classes"]
-    params = {m: parameter_count(configs[(m, seeds[0])]) for m in methods}
+    built = {m: architecture(configs[(m, seeds[0])]) for m in methods}
+    params = {m: built[m]["parameters"] for m in methods}
     summary = summarise(runs)
     wall = {m: sum(load_checkpoint(out / m / f"seed{s}" / CHECKPOINT)["wall_time"] for s in seeds) for m in methods}
     first = configs[(methods[0], seeds[0])]
     payload = {"methods": methods, "seeds": seeds, "dataset": first.data.name, "epochs": first.train.epochs,
-               "parameters": params, "train_seconds": wall, "num_classes": classes, "summary": summary,
+               "parameters": params, "backbone": built[methods[0]]["backbone"],
+               "augment_preset": built[methods[0]]["augment_preset"], "train_seconds": wall, "num_classes": classes,
+               "summary": summary,
                "base_config": base, "provenance": provenance(), "elapsed_seconds": time.perf_counter() - started}
     write_json(out / "comparison.json", payload)
     (out / "comparison.md").write_text(comparison_markdown(payload))
@@ -131,7 +138,8 @@ def compare(methods: list[str], seeds: list[int], out: str | Path, base: dict[st
 def comparison_markdown(payload: dict[str, Any]) -> str:
     p = payload["provenance"]
     lines = [f"## {payload['dataset']}: {', '.join(payload['methods'])}", "",
-             f"{payload['epochs']} epochs, seeds {payload['seeds']}; commit `{p['git_commit']}`; {p['machine']}; "
+             f"{payload['epochs']} epochs, backbone `{payload['backbone']}`, augmentation preset `{payload['augment_preset']}`, "
+             f"seeds {payload['seeds']}; commit `{p['git_commit']}`; {p['machine']}; "
              f"training time of all runs {sum(payload['train_seconds'].values()) / 60:.1f} min "
              f"(this invocation {payload['elapsed_seconds'] / 60:.1f} min: finished runs are skipped); command `{p['command']}`", ""]
     for probe in PROBES:

@@ -87,7 +87,7 @@ def section_lines(section: dict[str, Any]) -> list[str]:
     seeds = comparison["seeds"]
     lines = [f"## {section['dataset']}", "",
              f"{train['epochs']} epochs, {train['batch_size']} images x {augment['views']} views per step, Adam lr {train['lr']:g}, "
-             f"augmentation preset `{augment['preset']}`, backbone `{net['backbone']}`, d = {net['latent_dim']}; seeds {seeds}; "
+             f"augmentation preset `{comparison['augment_preset']}`, backbone `{comparison['backbone']}`, d = {net['latent_dim']}; seeds {seeds}; "
              f"probes trained on {protocols['train']}; training time per seed (s): "
              + ", ".join(f"{m} {t / len(seeds):.0f}" for m, t in comparison["train_seconds"].items()), "",
              f"### Test accuracy (%), mean ± std over {len(seeds)} seeds", ""]

@@ -9,6 +9,12 @@ import torch
 from torch import nn
 
 
+def upcast(tensor: torch.Tensor) -> torch.Tensor:
+    """Half-precision (bf16/fp16 autocast) outputs to float32, so likelihoods and losses are computed in
+    float32 under mixed precision; float32 and float64 (precision 64-true) pass unchanged."""
+    return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
+
+
 @dataclass
 class MethodConfig:
     """Hyper-parameters of a method; each method extends this with its own fields."""

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from simvae.config import ConfigError
-from simvae.methods.base import ModelSpec
+from simvae.methods.base import ModelSpec, upcast
 from simvae.methods.discriminative import (
     DiscriminativeConfig,
     DiscriminativeMethod,
@@ -61,7 +61,7 @@ class BYOL(DiscriminativeMethod):
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.embed_views(views)
-        p = self.predictor(z.flatten(0, 1)).float().view_as(z)
+        p = upcast(self.predictor(z.flatten(0, 1))).view_as(z)
         with torch.no_grad():
             z_target = self.embed_views(views, self.target_encoder, self.target_head)
         with full_precision(p):

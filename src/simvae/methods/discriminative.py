@@ -26,7 +26,7 @@ from torch import nn
 
 from simvae.config import ConfigError
 from simvae.distributed import gather_no_grad, gather_with_grad  # noqa: F401  (re-exported for the methods)
-from simvae.methods.base import Method, MethodConfig, ModelSpec
+from simvae.methods.base import Method, MethodConfig, ModelSpec, upcast
 from simvae.nets import BACKBONES
 
 
@@ -89,7 +89,7 @@ class DiscriminativeMethod(Method):
         self.head = mlp_head(spec.latent_dim, config.head_hidden, config.head_dim)
 
     def embed_views(self, views: torch.Tensor, encoder: nn.Module | None = None, head: nn.Module | None = None) -> torch.Tensor:
-        """g(f(x)) for every view: views (B, J, C, H, W) -> (B, J, head_dim), in float32.
+        """g(f(x)) for every view: views (B, J, C, H, W) -> (B, J, head_dim), in (at least) float32.
 
         All B*J views go through the networks as one batch (one set of BatchNorm statistics).
         `encoder`/`head` default to the online f and g (momentum methods pass their targets).
@@ -98,7 +98,7 @@ class DiscriminativeMethod(Method):
         head = self.head if head is None else head
         batch, n_views = views.shape[:2]
         out = head(encoder(views.flatten(0, 1)))
-        return out.float().view(batch, n_views, -1)
+        return upcast(out).view(batch, n_views, -1)
 
     def representations(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.encoder(images)

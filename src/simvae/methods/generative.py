@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from simvae.config import ConfigError
-from simvae.methods.base import Method, MethodConfig, ModelSpec
+from simvae.methods.base import Method, MethodConfig, ModelSpec, upcast
 from simvae.methods.likelihood import LIKELIHOODS, log_likelihood
 from simvae.nets import BACKBONES
 
@@ -43,8 +43,8 @@ class GenerativeMethod(Method):
         return mu, logvar
 
     def log_likelihood(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        # likelihood terms stay in float32 even under mixed precision
-        return log_likelihood(logits.float(), x.float(), self.likelihood, self.config.log_var_x)
+        # likelihood terms stay in (at least) float32 even under mixed precision
+        return log_likelihood(upcast(logits), upcast(x), self.likelihood, self.config.log_var_x)
 
     def encode_views(self, views: torch.Tensor) -> dict[str, torch.Tensor]:
         """Encode, sample (reparameterised) and decode every view; outputs keep the (B, J) layout."""
@@ -54,7 +54,7 @@ class GenerativeMethod(Method):
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         logits = self.decoder(z)
         unflat = lambda t: t.view(batch, n_views, *t.shape[1:])  # noqa: E731
-        return {"mu": unflat(mu.float()), "logvar": unflat(logvar.float()), "z": unflat(z.float()), "logits": unflat(logits)}
+        return {"mu": unflat(upcast(mu)), "logvar": unflat(upcast(logvar)), "z": unflat(upcast(z)), "logits": unflat(logits)}
 
     def representations(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"mean": self.encode(images)[0]}

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from simvae.config import ConfigError
-from simvae.methods.base import ModelSpec
+from simvae.methods.base import ModelSpec, upcast
 from simvae.methods.discriminative import DiscriminativeConfig, DiscriminativeMethod, full_precision, mlp_head, ordered_pair_mean
 
 
@@ -43,6 +43,6 @@ class SimSiam(DiscriminativeMethod):
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.embed_views(views)
-        p = self.predictor(z.flatten(0, 1)).float().view_as(z)
+        p = upcast(self.predictor(z.flatten(0, 1))).view_as(z)
         with full_precision(p):
             return {"loss": ordered_pair_mean(simsiam_loss, p, z)}

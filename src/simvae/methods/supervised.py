@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from simvae.methods.base import Method, MethodConfig, ModelSpec
+from simvae.methods.base import Method, MethodConfig, ModelSpec, upcast
 from simvae.nets import BACKBONES
 
 
@@ -28,7 +28,7 @@ def supervised_terms(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, to
 
     loss = -mean_n log softmax(logits_n)[labels_n]; accuracy = fraction with argmax == label (no gradient).
     """
-    loss = F.cross_entropy(logits.float(), labels)
+    loss = F.cross_entropy(upcast(logits), labels)
     accuracy = (logits.detach().argmax(-1) == labels).float().mean()
     return {"loss": loss, "accuracy": accuracy}
 

@@ -76,6 +76,18 @@ def make_fabric(config: RunConfig) -> Fabric:
     return Fabric(accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy, precision=precision)
 
 
+def sync_batchnorm(method: Method, config: RunConfig, fabric: Fabric) -> Method:
+    """With train.sync_batchnorm, every BatchNorm layer (projection heads, ResNets) becomes torch's
+    SyncBatchNorm, whose statistics are those of the union batch of all processes. Its state dict keys
+    are BatchNorm's, so checkpoints load either way; on one process it computes plain BatchNorm."""
+    if not config.train.sync_batchnorm:
+        return method
+    if fabric.world_size > 1 and fabric.device.type == "cpu":
+        raise ConfigError("train.sync_batchnorm=true needs GPUs: torch's SyncBatchNorm does not run on CPU processes "
+                          "(gloo); set train.sync_batchnorm=false, or train on GPUs (train.accelerator=cuda)")
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
+
+
 def make_optimizer(method: Method, config: RunConfig) -> torch.optim.Optimizer:
     t = config.train
     return torch.optim.Adam(method.parameters(), lr=t.lr, eps=t.adam_eps, weight_decay=t.weight_decay)
@@ -155,6 +167,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
         torch.set_num_threads(t.threads)
     fabric.seed_everything(t.seed, workers=False, verbose=False)
     setup = build(config)
+    setup.method = sync_batchnorm(setup.method, config, fabric)
     optimizer = make_optimizer(setup.method, config)
     world, rank = fabric.world_size, fabric.global_rank
     if rank > 0:  # same initial weights everywhere (built above), but each rank its own views and noise

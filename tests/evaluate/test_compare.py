@@ -1,0 +1,32 @@
+"""Reusing run directories: where a run executes may differ, what it computes may not."""
+
+import pytest
+import yaml
+
+from simvae.config import EXECUTION_KEYS, ConfigError, load_config
+from simvae.evaluate.compare import check_same_config, differences
+
+
+def saved_run(tmp_path, *overrides):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(load_config(overrides=list(overrides)).to_dict()))
+    return tmp_path
+
+
+def test_execution_keys_may_differ(tmp_path):
+    run_dir = saved_run(tmp_path, "train.devices=2", "train.num_nodes=2", "train.strategy=ddp",
+                        "train.accelerator=cuda", "train.sync_batchnorm=true")
+    check_same_config(load_config(), run_dir)  # the same run, made on 4 GPUs: reused
+    assert {"devices", "num_nodes", "strategy", "accelerator", "sync_batchnorm"} == set(EXECUTION_KEYS)
+
+
+@pytest.mark.parametrize("override, named", [("train.epochs=3", "train.epochs: 3 -> 10"),
+                                             ("method.name=simclr", "method.name: 'simclr' -> 'simvae'"),
+                                             ("train.precision=bf16-mixed", "train.precision")])
+def test_settings_that_change_the_result_are_refused_by_name(tmp_path, override, named):
+    with pytest.raises(ConfigError, match="delete it to retrain") as error:
+        check_same_config(load_config(), saved_run(tmp_path, override))
+    assert named in str(error.value)
+
+
+def test_differences_walk_nested_sections():
+    assert differences({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}, "d": 4}) == ["a.c: 2 -> 3", "d: None -> 4"]
