@@ -73,7 +73,7 @@ def test_smoke_grid_with_an_ablation_writes_a_report_that_renders(tmp_path, caps
     report = (out / "report.md").read_text()
     for expected in ("## shapes", "| simvae |", "| simclr |", "content (5 cls) · linear", "hue (6 cls)",
                      "within-sample (across views) / between-sample variance", "best test epoch (official)", "#### views",
-                     "| J=3 |", "Commit `"):
+                     "| J=3 |", "Main grid trained at commit(s) `", "report written at commit `"):
         assert expected in report, expected
     # J=2 is the main grid's SimVAE run, reused; J=3 was trained with 3 views
     assert not (out / "shapes" / "ablation-views" / "J=2").exists()

@@ -19,7 +19,7 @@ from simvae.evaluate import figures
 from simvae.evaluate.run import METRICS, PROBES, evaluate_run
 from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.train.loop import build, train
-from simvae.train.rundir import provenance, write_json
+from simvae.train.rundir import PROVENANCE, provenance, write_json
 
 PROBE_TITLES = {"linear": "linear probe", "mlp": "MLP probe", "knn": "kNN (cosine)", "gmm": "GMM clustering accuracy"}
 
@@ -118,10 +118,11 @@ def compare(methods: list[str], seeds: list[int], out: str | Path, base: dict[st
     params = {m: built[m]["parameters"] for m in methods}
     summary = summarise(runs)
     wall = {m: sum(load_checkpoint(out / m / f"seed{s}" / CHECKPOINT)["wall_time"] for s in seeds) for m in methods}
+    trained_at = sorted({json.loads((out / m / f"seed{s}" / PROVENANCE).read_text())["git_commit"] for m in methods for s in seeds})
     first = configs[(methods[0], seeds[0])]
     payload = {"methods": methods, "seeds": seeds, "dataset": first.data.name, "epochs": first.train.epochs,
                "parameters": params, "backbone": built[methods[0]]["backbone"],
-               "augment_preset": built[methods[0]]["augment_preset"], "train_seconds": wall, "num_classes": classes,
+               "augment_preset": built[methods[0]]["augment_preset"], "train_seconds": wall, "trained_at": trained_at, "num_classes": classes,
                "summary": summary,
                "base_config": base, "provenance": provenance(), "elapsed_seconds": time.perf_counter() - started}
     write_json(out / "comparison.json", payload)
@@ -139,7 +140,8 @@ def comparison_markdown(payload: dict[str, Any]) -> str:
     p = payload["provenance"]
     lines = [f"## {payload['dataset']}: {', '.join(payload['methods'])}", "",
              f"{payload['epochs']} epochs, backbone `{payload['backbone']}`, augmentation preset `{payload['augment_preset']}`, "
-             f"seeds {payload['seeds']}; commit `{p['git_commit']}`; {p['machine']}; "
+             f"seeds {payload['seeds']}; runs trained at commit(s) {', '.join(f'`{c}`' for c in payload['trained_at'])}, "
+             f"tabulated at `{p['git_commit']}`; {p['machine']}; "
              f"training time of all runs {sum(payload['train_seconds'].values()) / 60:.1f} min "
              f"(this invocation {payload['elapsed_seconds'] / 60:.1f} min: finished runs are skipped); command `{p['command']}`", ""]
     for probe in PROBES:

@@ -18,6 +18,8 @@ from simvae.config import RunConfig
 
 PACKAGES = ("simvae", "torch", "kornia", "lightning-fabric", "scikit-learn", "numpy")
 
+PROVENANCE = "provenance.json"  # how a run was made: commit, versions, command, machine
+
 
 def git_commit(cwd: Path | None = None) -> str:
     try:
@@ -62,7 +64,7 @@ def provenance() -> dict[str, Any]:
 def write_run_header(run_dir: Path, config: RunConfig) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    write_json(run_dir / "provenance.json", provenance())
+    write_json(run_dir / PROVENANCE, provenance())
 
 
 def write_json(path: Path, payload: Any) -> None:
