@@ -122,7 +122,8 @@ def report_markdown(payload: dict[str, Any]) -> str:
     trained_at = sorted({c for s in payload["sections"] for c in s["comparison"]["trained_at"]})
     lines = [f"# simvae reproduce — budget `{payload['budget']}`", "",
              f"Main grid trained at commit(s) {', '.join(f'`{c}`' for c in trained_at)} (each run's provenance.json "
-             f"says which); report written at commit `{p['git_commit']}`; command `{p['command']}`; {p['machine']}; torch {p['versions'].get('torch')}; "
+             f"says which); report written at commit `{p['git_commit']}`; command `{p['command']}`; {p['machine']}; "
+             f"torch {p['versions'].get('torch')}; "
              f"{p['time']}; this invocation {payload['elapsed_seconds'] / 60:.1f} min, training compute of the main grid "
              f"{compute / 60:.1f} min.", "",
              "Every method shares data, augmentations, backbone, optimiser and probes; only the objective differs. "
