@@ -15,6 +15,7 @@ from typing import Any
 
 from simvae.augment import preset_for
 from simvae.config import EXECUTION_KEYS, ConfigError, RunConfig, config_from_dict, merge, parse_overrides
+from simvae.data import Dataset
 from simvae.evaluate import figures
 from simvae.evaluate.run import METRICS, PROBES, evaluate_run
 from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
@@ -61,9 +62,9 @@ def run_one(config: RunConfig, run_dir: Path, progress: bool = True) -> dict[str
     return evaluate_run(run_dir, progress=progress)
 
 
-def architecture(config: RunConfig) -> dict[str, Any]:
-    """What `auto` resolved to for this config, and the method's parameter count."""
-    setup = build(config)
+def architecture(config: RunConfig, dataset: Dataset | None = None) -> dict[str, Any]:
+    """What `auto` resolved to for this config, and the method's parameter count (`dataset` skips loading it)."""
+    setup = build(config, dataset)
     return {"parameters": sum(p.numel() for p in setup.method.parameters()), "backbone": setup.spec.backbone,
             "augment_preset": preset_for(config.augment.preset, config.data.name)}
 
@@ -114,17 +115,17 @@ def compare(methods: list[str], seeds: list[int], out: str | Path, base: dict[st
         print(f"[{index}/{len(configs)}] {method}, seed {seed}", flush=True)
         runs[method].append(run_one(config, out / method / f"seed{seed}", progress))
     classes = runs[methods[0]][0]["num_classes"]
-    built = {m: architecture(configs[(m, seeds[0])]) for m in methods}
-    params = {m: built[m]["parameters"] for m in methods}
+    first = configs[(methods[0], seeds[0])]
+    dataset = build(first).dataset  # loaded once: every method shares it
+    built = {m: architecture(configs[(m, seeds[0])], dataset) for m in methods}
     summary = summarise(runs)
     wall = {m: sum(load_checkpoint(out / m / f"seed{s}" / CHECKPOINT)["wall_time"] for s in seeds) for m in methods}
     trained_at = sorted({json.loads((out / m / f"seed{s}" / PROVENANCE).read_text())["git_commit"] for m in methods for s in seeds})
-    first = configs[(methods[0], seeds[0])]
     payload = {"methods": methods, "seeds": seeds, "dataset": first.data.name, "epochs": first.train.epochs,
-               "parameters": params, "backbone": built[methods[0]]["backbone"],
-               "augment_preset": built[methods[0]]["augment_preset"], "train_seconds": wall, "trained_at": trained_at, "num_classes": classes,
-               "summary": summary,
-               "base_config": base, "provenance": provenance(), "elapsed_seconds": time.perf_counter() - started}
+               "parameters": {m: built[m]["parameters"] for m in methods}, "backbone": built[methods[0]]["backbone"],
+               "augment_preset": built[methods[0]]["augment_preset"], "train_seconds": wall, "trained_at": trained_at,
+               "num_classes": classes, "summary": summary, "base_config": base, "provenance": provenance(),
+               "elapsed_seconds": time.perf_counter() - started}
     write_json(out / "comparison.json", payload)
     (out / "comparison.md").write_text(comparison_markdown(payload))
     for group, tasks in {"content": ["content"], "style": [t for t in classes if t != "content"]}.items():
