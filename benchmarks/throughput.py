@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from simvae.bench import bench, write_json
-from simvae.data import DataError
+from simvae.errors import DataError
 
 TARGET = 0.8  # full loop / model step alone
 BATCH_SIZE, VIEWS, BACKBONE = 64, 2, "mlp"

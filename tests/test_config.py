@@ -1,7 +1,8 @@
 import pytest
 import yaml
 
-from simvae.config import ConfigError, RunConfig, load_config, parse_overrides
+from simvae.config import RunConfig, load_config, parse_overrides
+from simvae.errors import ConfigError
 
 
 def test_defaults_are_simvae_on_the_embedded_data():

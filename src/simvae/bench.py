@@ -26,10 +26,18 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from simvae.config import ConfigError, load_config
+from simvae.config import load_config
 from simvae.data import Dataset, load_dataset
+from simvae.errors import ConfigError
 from simvae.methods import METHODS
-from simvae.train.loop import batch_indices, build, loop_step, make_fabric, make_optimizer, train_step
+from simvae.train.loop import (
+    batch_indices,
+    build,
+    loop_step,
+    make_fabric,
+    make_optimizer,
+    train_step,
+)
 from simvae.train.rundir import machine
 
 DEFAULT_PRECISIONS = ("32-true", "bf16-mixed")

@@ -7,103 +7,85 @@ so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 import yaml
 
+from simvae.augment import PRESETS
+from simvae.errors import ConfigError
+from simvae.fields import bounded, check_bounds
+from simvae.methods import METHODS, MethodConfig, method_config
+from simvae.nets import BACKBONES
 
-class ConfigError(ValueError):
-    """A configuration key or value that cannot be used; the message names it and the fix."""
+Precision = Literal["32-true", "32", "bf16-mixed", "16-mixed", "64-true"]  # Lightning Fabric's names
+# the dtype each precision computes its matmuls in (bench measures the peak of that dtype)
+PRECISION_DTYPES: dict[str, torch.dtype] = {"32-true": torch.float32, "32": torch.float32, "bf16-mixed": torch.bfloat16,
+                                            "16-mixed": torch.float16, "64-true": torch.float64}
 
 
 @dataclass
 class DataConfig:
     name: str = "shapes"
     root: str | None = None  # where to look first; see `simvae data`
-    val_fraction: float = 0.1  # carved from train, seeded
-    limit_train: int | None = None  # keep only this many training images (quick runs)
+    val_fraction: float = bounded(0.1, gt=0, lt=0.5)  # carved from train, seeded
+    limit_train: int | None = bounded(None, ge=1)  # keep only this many training images (quick runs)
     split_seed: int = 0
-
-    def validate(self) -> None:
-        _check(0.0 < self.val_fraction < 0.5, "data.val_fraction", self.val_fraction, "a fraction in (0, 0.5)")
-        _check(self.limit_train is None or self.limit_train > 0, "data.limit_train", self.limit_train, "> 0 or null")
 
 
 @dataclass
 class AugmentConfig:
     preset: str = "auto"  # "auto" picks the dataset's official preset; see simvae.augment.PRESETS
-    views: int = 2  # J, augmented views per image
-
-    def validate(self) -> None:
-        _check(self.views >= 1, "augment.views", self.views, ">= 1")
+    views: int = bounded(2, ge=1)  # J, augmented views per image
 
 
 @dataclass
 class NetConfig:
     backbone: str = "auto"  # "auto" picks the dataset's default; see simvae.nets.BACKBONES
-    latent_dim: int = 10  # d: size of the representation
-
-    def validate(self) -> None:
-        _check(self.latent_dim >= 1, "net.latent_dim", self.latent_dim, ">= 1")
+    latent_dim: int = bounded(10, ge=1)  # d: size of the representation
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 64  # images per step; each brings `augment.views` views (official: 64 x 2 = 128)
-    lr: float = 1e-3
-    adam_eps: float = 1e-4  # the official code's value
-    weight_decay: float = 0.0
+    epochs: int = bounded(10, ge=1)
+    batch_size: int = bounded(64, ge=1)  # images per step; each brings `augment.views` views (official: 64 x 2 = 128)
+    lr: float = bounded(1e-3, gt=0)
+    adam_eps: float = bounded(1e-4, gt=0)  # the official code's value
+    weight_decay: float = bounded(0.0, ge=0)
     seed: int = 1234
-    checkpoint_every: int = 500  # steps; a checkpoint is also written at the end of every epoch
-    log_every: int = 20  # steps between loss-curve points
-    accelerator: str = "cpu"  # Lightning Fabric: cpu | cuda | gpu | auto
-    devices: int = 1
-    num_nodes: int = 1
-    strategy: str = "auto"  # auto | ddp
-    precision: str = "32-true"  # 32-true | bf16-mixed | 16-mixed | 64-true
+    checkpoint_every: int = bounded(500, ge=1)  # steps; a checkpoint is also written at the end of every epoch
+    log_every: int = bounded(20, ge=1)  # steps between loss-curve points
+    accelerator: Literal["cpu", "cuda", "gpu", "mps", "auto"] = "cpu"  # Lightning Fabric's
+    devices: int = bounded(1, ge=1)
+    num_nodes: int = bounded(1, ge=1)
+    strategy: Literal["auto", "ddp"] = "auto"
+    precision: Precision = "32-true"
     sync_batchnorm: bool = False  # BatchNorm statistics over all processes (torch's SyncBatchNorm; GPUs only)
-    threads: int | None = None  # torch CPU threads; null = torch's default
-
-    def validate(self) -> None:
-        for name in ("epochs", "batch_size", "checkpoint_every", "log_every", "devices", "num_nodes"):
-            _check(getattr(self, name) >= 1, f"train.{name}", getattr(self, name), ">= 1")
-        _check(self.lr > 0, "train.lr", self.lr, "> 0")
-        _check(self.adam_eps > 0, "train.adam_eps", self.adam_eps, "> 0")
-        _check(self.weight_decay >= 0, "train.weight_decay", self.weight_decay, ">= 0")
-        _check(
-            self.precision in ("32-true", "32", "bf16-mixed", "16-mixed", "64-true"),
-            "train.precision",
-            self.precision,
-            "one of 32-true, bf16-mixed, 16-mixed, 64-true",
-        )
+    threads: int | None = bounded(None, ge=1)  # torch CPU threads; null = torch's default
 
 
 # train settings that say where a run executes, not what it computes: a resume or a rerun may change them
 EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm")
+# the sections that make a run what it is; `eval` only changes how it is judged (`simvae eval RUN eval.key=value`)
+TRAINING_SECTIONS = ("data", "augment", "net", "method", "train")
 
 
 @dataclass
 class EvalConfig:
-    probe_epochs: int = 40  # linear and MLP probes; the epoch with the best validation accuracy is kept
-    probe_lr: float = 1e-3
-    probe_batch_size: int = 256
-    knn_k: list[int] = field(default_factory=lambda: [1, 5, 10, 20])
-    gmm_n_init: int = 3
-    gmm_max_train: int = 10000  # GMM is fitted on at most this many training embeddings
-    max_train: int | None = None  # probe on at most this many training embeddings (null = all)
+    probe_epochs: int = bounded(40, ge=1)  # linear and MLP probes; the epoch with the best validation accuracy is kept
+    probe_lr: float = bounded(1e-3, gt=0)
+    probe_batch_size: int = bounded(256, ge=1)
+    knn_k: list[int] = bounded(default_factory=lambda: [1, 5, 10, 20], ge=1)
+    gmm_n_init: int = bounded(3, ge=1)
+    gmm_max_train: int = bounded(10000, ge=1)  # GMM is fitted on at most this many training embeddings
+    max_train: int | None = bounded(None, ge=1)  # probe on at most this many training embeddings (null = all)
     all_representations: bool = False  # also probe secondary outputs (e.g. a projection head's)
     figures: bool = True
-
-    def validate(self) -> None:
-        _check(self.probe_epochs >= 1, "eval.probe_epochs", self.probe_epochs, ">= 1")
-        _check(self.probe_lr > 0, "eval.probe_lr", self.probe_lr, "> 0")
-        _check(len(self.knn_k) > 0 and min(self.knn_k) >= 1, "eval.knn_k", self.knn_k, "a non-empty list of k >= 1")
-        _check(self.gmm_n_init >= 1, "eval.gmm_n_init", self.gmm_n_init, ">= 1")
 
 
 @dataclass
@@ -111,28 +93,27 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     net: NetConfig = field(default_factory=NetConfig)
-    method: Any = None  # the method's own dataclass, chosen by `method.name`; see simvae.methods.METHODS
+    method: MethodConfig = field(default_factory=lambda: method_config("simvae"))  # chosen by `method.name`
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
-    def __post_init__(self) -> None:
-        if self.method is None:
-            from simvae.methods import method_config
-
-            self.method = method_config("simvae")
-
     def validate(self) -> None:
-        for section in (self.data, self.augment, self.net, self.method, self.train, self.eval):
-            if hasattr(section, "validate"):
-                section.validate()
+        """What can be checked from the config alone, before any data is read."""
+        for name in ("data", "augment", "net", "method", "train", "eval"):
+            check_bounds(getattr(self, name), name)
+        needed = METHODS[self.method.name].min_views
+        if self.augment.views < needed:
+            raise ConfigError(f"config value augment.views={self.augment.views} is invalid: "
+                              f"{self.method.name} needs at least {needed} views")
+        for key, value, known in (("net.backbone", self.net.backbone, BACKBONES), ("augment.preset", self.augment.preset, PRESETS)):
+            if value != "auto" and value not in known:
+                raise ConfigError(f"config value {key}={value!r} is unknown; available: auto, {', '.join(sorted(known))}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def _check(ok: bool, key: str, value: Any, expected: str) -> None:
-    if not ok:
-        raise ConfigError(f"config value {key}={value!r} is invalid: expected {expected}")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def build_dataclass(cls: type, values: dict[str, Any], prefix: str) -> Any:
@@ -174,6 +155,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         return [_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
     if hint is Any:
         return value
+    if hint in (int, float) and isinstance(value, str) and NUMBER.fullmatch(value.strip()):
+        value = float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string; a person means the number
+        if hint is int and value.is_integer():
+            value = int(value)
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -196,8 +181,41 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r} conflicts with another override of {key}")
-        node[keys[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        node[keys[-1]] = _yaml_value(raw, f"override {item!r}") if raw.strip() else None
     return nested
+
+
+def _yaml_value(text: str, where: str) -> Any:
+    """YAML text parsed, or ConfigError naming `where` and the parser's complaint on one line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{where} is not valid YAML ({problem}{at}): fix the syntax, e.g. close brackets "
+                          "and indent with spaces, not tabs") from None
+
+
+def read_yaml_file(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """A YAML mapping from `path`; a missing, binary or malformed file, or one that is not a mapping,
+    raises ConfigError in one line naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist; see configs/ for examples")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not a text file (not UTF-8): pass a YAML file, see configs/") from None
+    except OSError as error:
+        raise ConfigError(f"{what} {path} cannot be read ({error.strerror}): check its permissions") from None
+    values = _yaml_value(text, f"{what} {path}")
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{what} {path} must hold a mapping of sections (data:, train:, ...), "
+                          f"not a {type(values).__name__}: see configs/ for examples")
+    return values
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -209,8 +227,6 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 def config_from_dict(values: dict[str, Any]) -> RunConfig:
     """Validate a nested dict (as read from YAML) into a RunConfig."""
-    from simvae.methods import METHODS, method_config
-
     values = dict(values or {})
     method_values = dict(values.pop("method", None) or {})
     name = method_values.pop("name", "simvae")
@@ -223,10 +239,5 @@ def config_from_dict(values: dict[str, Any]) -> RunConfig:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    values: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist; see configs/ for examples")
-        values = yaml.safe_load(path.read_text()) or {}
+    values = read_yaml_file(path) if path is not None else {}
     return config_from_dict(merge(values, parse_overrides(overrides or [])))

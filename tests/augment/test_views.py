@@ -68,8 +68,8 @@ def test_auto_picks_the_datasets_preset_and_unknown_names_fail():
 
 
 def test_canvas_preset_varies_the_labelled_style_position_and_brightness():
-    from simvae.data.canvas import place_on_canvas
     from simvae.data import ImageSet
+    from simvae.data.canvas import place_on_canvas
 
     items = ImageSet(torch.full((64, 1, 28, 28), 200, dtype=torch.uint8), torch.zeros(64, dtype=torch.long))
     canvas = place_on_canvas(items, seed=0).images

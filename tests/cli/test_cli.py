@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from simvae.cli.main import main
 
 TINY = ["data.limit_train=192", "train.batch_size=32", "train.epochs=1", "net.latent_dim=3", "eval.probe_epochs=2",

@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from simvae.data import ImageSet, load_dataset
-from simvae.data.canvas import BRIGHTNESS, CANVAS, ITEM, MAX_OFFSET, bin_factor, place_on_canvas
+from simvae.data.canvas import (
+    BRIGHTNESS,
+    CANVAS,
+    ITEM,
+    MAX_OFFSET,
+    bin_factor,
+    place_on_canvas,
+)
 
 
 def solid_items(n: int) -> ImageSet:
@@ -69,7 +76,7 @@ def test_loads_from_the_real_file_format_independent_of_the_run_split(isolated, 
 
 
 def test_missing_files_point_at_fashion_mnist(isolated):
-    from simvae.data import DataError
+    from simvae.errors import DataError
 
     with pytest.raises(DataError, match="simvae data download fashion-mnist"):
         load_dataset("fashion-mnist-canvas", root=isolated)

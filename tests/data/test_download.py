@@ -10,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from simvae.data import DataError, download, load_dataset
+from simvae.data import download, load_dataset
 from simvae.data.download import download_dataset
 from simvae.data.mnist import IDX_FILES
+from simvae.errors import DataError
 
 TIMEOUT = 5.0
 

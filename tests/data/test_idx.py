@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from simvae.data.base import DataError
 from simvae.data.idx import read_idx, write_idx
+from simvae.errors import DataError
 
 
 @pytest.mark.parametrize("compress", [True, False])

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simvae.data import DataError, load_dataset
+from simvae.data import load_dataset
 from simvae.data.idx import write_idx
 from simvae.data.mnist import IDX_FILES, find_idx_dir
+from simvae.errors import DataError
 
 
 def write_fake_mnist(directory: Path, n_train=50, n_test=20) -> None:

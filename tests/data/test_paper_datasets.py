@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from simvae.data import DATASETS, DataError, load_dataset
+from simvae.data import DATASETS, load_dataset
 from simvae.data import celeba as celeba_module
 from simvae.data.cifar10 import read_batch
-
+from simvae.errors import DataError
 
 # ---------------------------------------------------------------------------------------------- MNIST
 

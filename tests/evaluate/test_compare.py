@@ -3,7 +3,8 @@
 import pytest
 import yaml
 
-from simvae.config import EXECUTION_KEYS, ConfigError, load_config
+from simvae.config import EXECUTION_KEYS, load_config
+from simvae.errors import ConfigError
 from simvae.evaluate.compare import check_same_config, differences
 
 

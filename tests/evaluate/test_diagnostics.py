@@ -7,9 +7,15 @@ import pytest
 import torch
 
 from simvae.config import load_config
-from simvae.evaluate.diagnostics import (alignment, diagnose_run, diagnostics, effective_rank, uniformity,
-                                         view_variance_ratio)
 from simvae.data.shapes import load_shapes
+from simvae.evaluate.diagnostics import (
+    alignment,
+    diagnose_run,
+    diagnostics,
+    effective_rank,
+    uniformity,
+    view_variance_ratio,
+)
 from simvae.train import loop, train
 
 

@@ -4,7 +4,14 @@ import torch
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from simvae.evaluate.probes import NeighbourIndex, cluster_accuracy, gmm_clustering, knn_probe, standardise, train_probe
+from simvae.evaluate.probes import (
+    NeighbourIndex,
+    cluster_accuracy,
+    gmm_clustering,
+    knn_probe,
+    standardise,
+    train_probe,
+)
 
 
 def blobs(n_per_class=60, classes=3, dim=4, spread=0.3, seed=0):

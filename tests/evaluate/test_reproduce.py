@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from simvae.cli.main import main
-from simvae.config import ConfigError
+from simvae.errors import ConfigError
 from simvae.evaluate import compare as compare_module
 from simvae.evaluate.reproduce import BUDGETS, load_grid
 from simvae.train import loop

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from simvae.config import ConfigError, load_config
+from simvae.config import load_config
+from simvae.errors import ConfigError
+from simvae.fields import check_bounds
 from simvae.methods import METHODS, ModelSpec, build_method, method_config
 from simvae.methods.betavae import BetaVAE, BetaVAEConfig
 from simvae.methods.vae import VAE, vae_terms
@@ -17,7 +19,6 @@ def test_registered_with_beta_four():
     config = method_config("betavae")
     assert METHODS["betavae"] is BetaVAE and issubclass(BetaVAE, VAE)
     assert isinstance(config, BetaVAEConfig) and config.name == "betavae" and config.beta == 4.0
-    assert BetaVAE.family == "generative"
 
 
 def test_loss_weights_kl_by_beta():
@@ -47,4 +48,4 @@ def test_config_validation():
     with pytest.raises(ConfigError, match="method.beta"):
         load_config(overrides=["method.name=betavae", "method.beta=0"])
     with pytest.raises(ConfigError, match="method.beta"):
-        BetaVAEConfig(beta=-4.0).validate()
+        check_bounds(BetaVAEConfig(beta=-4.0), "method")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from simvae.config import ConfigError, config_from_dict
+from simvae.config import config_from_dict
+from simvae.errors import ConfigError
 from simvae.methods.byol import byol_loss
 from simvae.methods.discriminative import ordered_pair_mean
 

@@ -4,10 +4,18 @@ registration and config validation of every discriminative method."""
 import pytest
 import torch
 
-from simvae.config import ConfigError, config_from_dict
-from simvae.methods import METHODS, ModelSpec, build_method, method_config
-from simvae.methods.discriminative import DiscriminativeConfig, DiscriminativeMethod, ema_update, make_target, ordered_pair_mean
+from simvae.config import config_from_dict
 from simvae.distributed import gather_no_grad, gather_with_grad
+from simvae.errors import ConfigError
+from simvae.fields import check_bounds
+from simvae.methods import METHODS, ModelSpec, build_method, method_config
+from simvae.methods.discriminative import (
+    DiscriminativeConfig,
+    DiscriminativeMethod,
+    ema_update,
+    make_target,
+    ordered_pair_mean,
+)
 
 DISCRIMINATIVE = ["simclr", "vicreg", "moco", "byol", "simsiam"]
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3)
@@ -75,13 +83,13 @@ def test_ema_update_and_frozen_target():
 
 
 @pytest.mark.parametrize("name", DISCRIMINATIVE)
-def test_registered_with_family_and_min_views(name):
+def test_registered_with_min_views(name):
     cls = METHODS[name]
     assert issubclass(cls, DiscriminativeMethod)
-    assert cls.family == "discriminative" and cls.min_views == 2
+    assert cls.min_views == 2
     config = method_config(name)
     assert config.name == name and config.head_hidden == 512 and config.head_dim == 128
-    config.validate()
+    check_bounds(config, "method")
 
 
 @pytest.mark.parametrize("name", DISCRIMINATIVE)

@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from simvae.config import ConfigError, config_from_dict
+from simvae.config import config_from_dict
+from simvae.errors import ConfigError
 from simvae.methods.moco import moco_loss
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from simvae.config import ConfigError, config_from_dict
+from simvae.config import config_from_dict
+from simvae.errors import ConfigError
 from simvae.methods.simclr import nt_xent
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch.distributions import MultivariateNormal, Normal
 
-from simvae.config import ConfigError, load_config
+from simvae.config import load_config
+from simvae.errors import ConfigError
 from simvae.methods import ModelSpec, build_method
 from simvae.methods.likelihood import gaussian_entropy, log_likelihood
 from simvae.methods.simvae import SimVAEConfig, simvae_log_prior, simvae_terms

@@ -7,7 +7,12 @@ import torch
 from torch import nn
 
 from simvae.nets import BACKBONES
-from simvae.nets.resnet import CifarResNet18Encoder, DecoderBlock, OfficialResNetDecoder, OfficialResNetEncoder
+from simvae.nets.resnet import (
+    CifarResNet18Encoder,
+    DecoderBlock,
+    OfficialResNetDecoder,
+    OfficialResNetEncoder,
+)
 
 SHAPES = [(3, 32, 32), (3, 64, 64)]
 

@@ -5,7 +5,12 @@ import pytest
 import torch
 
 from simvae.train import checkpoint
-from simvae.train.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_atomic
+from simvae.train.checkpoint import (
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_atomic,
+)
 
 
 def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):

@@ -6,9 +6,10 @@ import pytest
 import torch
 import yaml
 
-from simvae.config import ConfigError, load_config
+from simvae.config import load_config
+from simvae.errors import ConfigError, TrainingDiverged
 from simvae.methods.simvae import SimVAE
-from simvae.train import TrainingDiverged, train
+from simvae.train import train
 from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
 
 TINY = ["data.limit_train=256", "train.batch_size=32", "train.epochs=2", "net.latent_dim=4", "train.log_every=3",

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from simvae.config import ConfigError, load_config
+from simvae.config import load_config
+from simvae.errors import ConfigError
 from simvae.methods import ModelSpec, build_method, method_config
 from simvae.train import train
 from simvae.train.loop import load_trained, sync_batchnorm

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from simvae.config import EXECUTION_KEYS, ConfigError, RunConfig, load_config
-from simvae.data import DATASETS, DataError
-from simvae.train import TrainingDiverged
+from simvae.config import EXECUTION_KEYS, RunConfig, load_config
+from simvae.data import DATASETS
+from simvae.errors import ConfigError, DataError, TrainingDiverged
 
 USER_ERRORS = (ConfigError, DataError, TrainingDiverged, FileNotFoundError)
 # what `train --resume` may change: where the run executes, not what it computes (docs/scaling.md)

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from simvae.data.base import DataError, Dataset, ImageSet, split_train_val
+from simvae.data.base import Dataset, ImageSet, split_train_val
 from simvae.data.canvas import load_canvas_dataset
 from simvae.data.celeba import find_celeba_dir, load_celeba
 from simvae.data.cifar10 import find_cifar10_dir, load_cifar10
 from simvae.data.download import download_dataset
 from simvae.data.mnist import find_idx_dir, load_idx_dataset
 from simvae.data.shapes import load_shapes
+from simvae.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -65,4 +66,4 @@ def load_dataset(name: str, root: str | Path | None = None, val_fraction: float 
     return DATASETS[name].load(root, val_fraction, split_seed)
 
 
-__all__ = ["DATASETS", "DataError", "Dataset", "ImageSet", "download_dataset", "load_dataset", "split_train_val"]
+__all__ = ["DATASETS", "Dataset", "ImageSet", "download_dataset", "load_dataset", "split_train_val"]

@@ -7,10 +7,6 @@ from dataclasses import dataclass, field
 import torch
 
 
-class DataError(RuntimeError):
-    """A dataset that is missing, truncated or corrupt; the message says where we looked and the fix."""
-
-
 @dataclass
 class ImageSet:
     """One split. `images` is uint8 (N, C, H, W); labels are int64 (N,).

@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from simvae.data.base import DataError, Dataset, ImageSet
+from simvae.data.base import Dataset, ImageSet
 from simvae.data.mnist import data_roots
+from simvae.errors import DataError
 
 CROP = 148  # centred square crop (pixels of the 178x218 aligned image) before resizing
 SIZE = 64

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simvae.data.base import DataError, Dataset, ImageSet, split_train_val
+from simvae.data.base import Dataset, ImageSet, split_train_val
 from simvae.data.mnist import data_roots
+from simvae.errors import DataError
 
 BATCH_DIR = "cifar-10-batches-py"
 ARCHIVE = "cifar-10-python.tar.gz"

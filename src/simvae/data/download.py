@@ -23,8 +23,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from simvae.data.base import DataError
 from simvae.data.mnist import data_roots
+from simvae.errors import DataError
 
 BASE_URLS = {
     "mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",  # the mirror torchvision uses

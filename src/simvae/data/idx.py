@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simvae.data.base import DataError
+from simvae.errors import DataError
 
 _UBYTE = 0x08
 

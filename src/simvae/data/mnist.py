@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
-from simvae.data.base import DataError, Dataset, ImageSet, split_train_val
+from simvae.data.base import Dataset, ImageSet, split_train_val
 from simvae.data.idx import read_idx
+from simvae.errors import DataError
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",

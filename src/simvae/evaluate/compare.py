@@ -14,8 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from simvae.augment import preset_for
-from simvae.config import EXECUTION_KEYS, ConfigError, RunConfig, config_from_dict, merge, parse_overrides
+from simvae.config import (
+    EXECUTION_KEYS,
+    RunConfig,
+    config_from_dict,
+    merge,
+    parse_overrides,
+)
 from simvae.data import Dataset
+from simvae.errors import ConfigError
 from simvae.evaluate import figures
 from simvae.evaluate.run import METRICS, PROBES, evaluate_run
 from simvae.train.checkpoint import CHECKPOINT, load_checkpoint

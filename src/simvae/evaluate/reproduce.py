@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simvae.config import ConfigError, RunConfig, config_from_dict, merge
+from simvae.config import RunConfig, config_from_dict, merge
+from simvae.errors import ConfigError
 from simvae.evaluate.compare import compare, mean_std, run_one, summarise
 from simvae.evaluate.diagnostics import diagnose_run
 from simvae.evaluate.report import write_report

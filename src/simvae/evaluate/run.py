@@ -11,7 +11,12 @@ from tqdm.auto import tqdm
 
 from simvae.config import RunConfig
 from simvae.evaluate import figures
-from simvae.evaluate.probes import NeighbourIndex, gmm_clustering, knn_probe, train_probe
+from simvae.evaluate.probes import (
+    NeighbourIndex,
+    gmm_clustering,
+    knn_probe,
+    train_probe,
+)
 from simvae.train.loop import HISTORY, Setup, load_trained
 from simvae.train.rundir import write_json
 

@@ -21,9 +21,6 @@ class MethodConfig:
 
     name: str = ""
 
-    def validate(self) -> None:
-        pass
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -46,7 +43,6 @@ class Method(nn.Module):
     """
 
     Config: ClassVar[type[MethodConfig]] = MethodConfig
-    family: ClassVar[str] = ""  # "generative", "discriminative" or "supervised"
     min_views: ClassVar[int] = 1
 
     def __init__(self, config: MethodConfig, spec: ModelSpec) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simvae.fields import bounded
 from simvae.methods.vae import VAE, VAEConfig
 
 
 @dataclass
 class BetaVAEConfig(VAEConfig):
     name: str = "betavae"
-    beta: float = 4.0  # validated > 0 by VAEConfig
+    beta: float = bounded(4.0, gt=0)
 
 
 class BetaVAE(VAE):

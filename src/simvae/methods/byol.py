@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from simvae.config import ConfigError
+from simvae.fields import bounded
 from simvae.methods.base import ModelSpec, upcast
 from simvae.methods.discriminative import (
     DiscriminativeConfig,
     DiscriminativeMethod,
-    check_momentum,
     ema_update,
     full_precision,
     make_target,
@@ -24,14 +23,8 @@ from simvae.methods.discriminative import (
 @dataclass
 class BYOLConfig(DiscriminativeConfig):
     name: str = "byol"
-    momentum: float = 0.99  # tau of the target's EMA (fixed; the paper anneals it from 0.996 to 1)
-    pred_hidden: int | None = None  # hidden width of the predictor; null = head_hidden (as in the paper)
-
-    def validate(self) -> None:
-        super().validate()
-        check_momentum(self)
-        if self.pred_hidden is not None and self.pred_hidden < 1:
-            raise ConfigError(f"config value method.pred_hidden={self.pred_hidden!r} is invalid: expected >= 1 or null")
+    momentum: float = bounded(0.99, ge=0, lt=1)  # tau of the target's EMA (fixed; the paper anneals it from 0.996 to 1)
+    pred_hidden: int | None = bounded(None, ge=1)  # hidden width of the predictor; null = head_hidden (as in the paper)
 
 
 def byol_loss(p: torch.Tensor, z_target: torch.Tensor) -> torch.Tensor:

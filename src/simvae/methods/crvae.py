@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from simvae.config import ConfigError
-from simvae.methods.base import ModelSpec
+from simvae.fields import bounded
 from simvae.methods.likelihood import kl_gaussians
 from simvae.methods.vae import VAE, VAEConfig, vae_terms
 
@@ -26,12 +25,7 @@ from simvae.methods.vae import VAE, VAEConfig, vae_terms
 @dataclass
 class CRVAEConfig(VAEConfig):
     name: str = "crvae"
-    gamma: float = 1.0  # weight of the consistency (posterior-KL) regulariser
-
-    def validate(self) -> None:
-        super().validate()
-        if not self.gamma >= 0:
-            raise ConfigError(f"config value method.gamma={self.gamma!r} is invalid: expected >= 0")
+    gamma: float = bounded(1.0, ge=0)  # weight of the consistency (posterior-KL) regulariser
 
 
 def pairwise_posterior_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -74,9 +68,6 @@ def crvae_terms(
 class CRVAE(VAE):
     Config = CRVAEConfig
     min_views = 2
-
-    def __init__(self, config: CRVAEConfig, spec: ModelSpec) -> None:
-        super().__init__(config, spec)
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.encode_views(views)

@@ -24,34 +24,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from simvae.config import ConfigError
 from simvae.distributed import gather_no_grad, gather_with_grad  # noqa: F401  (re-exported for the methods)
+from simvae.fields import bounded
 from simvae.methods.base import Method, MethodConfig, ModelSpec, upcast
 from simvae.nets import BACKBONES
 
 
 @dataclass
 class DiscriminativeConfig(MethodConfig):
-    head_hidden: int = 512  # hidden width of the projection head g
-    head_dim: int = 128  # output width of g, where the loss is computed
-
-    def validate(self) -> None:
-        for key in ("head_hidden", "head_dim"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"config value method.{key}={value!r} is invalid: expected an integer >= 1")
-
-
-def check_positive(config: MethodConfig, key: str) -> None:
-    value = getattr(config, key)
-    if not value > 0:
-        raise ConfigError(f"config value method.{key}={value!r} is invalid: expected > 0")
-
-
-def check_momentum(config: MethodConfig, key: str = "momentum") -> None:
-    value = getattr(config, key)
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"config value method.{key}={value!r} is invalid: expected a value in [0, 1)")
+    head_hidden: int = bounded(512, ge=1)  # hidden width of the projection head g
+    head_dim: int = bounded(128, ge=1)  # output width of g, where the loss is computed
 
 
 def mlp_head(dim_in: int, hidden: int, dim_out: int) -> nn.Sequential:
@@ -80,7 +62,6 @@ class DiscriminativeMethod(Method):
     """Deterministic encoder f (image -> latent_dim) and projection head g (latent_dim -> head_dim)."""
 
     Config = DiscriminativeConfig
-    family = "discriminative"
     min_views = 2
 
     def __init__(self, config: DiscriminativeConfig, spec: ModelSpec) -> None:

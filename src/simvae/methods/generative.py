@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
-from simvae.config import ConfigError
+from simvae.fields import bounded
 from simvae.methods.base import Method, MethodConfig, ModelSpec, upcast
-from simvae.methods.likelihood import LIKELIHOODS, log_likelihood
+from simvae.methods.likelihood import log_likelihood
 from simvae.nets import BACKBONES
 
 
 @dataclass
 class GenerativeConfig(MethodConfig):
-    likelihood: str = "auto"  # auto (the dataset's) | bernoulli | gaussian
+    likelihood: Literal["auto", "bernoulli", "gaussian"] = "auto"  # auto: the dataset's
     log_var_x: float = -4.6  # log sigma_x^2 of the Gaussian likelihood (official -4.6)
-    recon_weight: float = 1.0  # multiplies log p(x|z); the official code uses exp(4.6) ~ 99.5 for BCE too
-    pi_entropy: bool = False  # official-code compatibility: entropy as pi * sum(logvar) (paper.md section 5)
-
-    def validate(self) -> None:
-        if self.likelihood not in ("auto", *LIKELIHOODS):
-            raise ConfigError(f"config value method.likelihood={self.likelihood!r} is invalid: expected auto, bernoulli or gaussian")
-        if self.recon_weight <= 0:
-            raise ConfigError(f"config value method.recon_weight={self.recon_weight!r} is invalid: expected > 0")
+    recon_weight: float = bounded(1.0, gt=0)  # multiplies log p(x|z); the official code uses exp(4.6) ~ 99.5 for BCE too
+    pi_entropy: bool = False  # official-code compatibility: entropy as pi * sum(logvar) (docs/model.md, quirks)
 
 
 class GenerativeMethod(Method):
     """Gaussian encoder (2d outputs: mean and log-variance) and a decoder giving pixel logits."""
 
-    family = "generative"
 
     def __init__(self, config: GenerativeConfig, spec: ModelSpec) -> None:
         super().__init__(config, spec)

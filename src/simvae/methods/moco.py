@@ -8,13 +8,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from simvae.config import ConfigError
+from simvae.fields import bounded
 from simvae.methods.base import ModelSpec
 from simvae.methods.discriminative import (
     DiscriminativeConfig,
     DiscriminativeMethod,
-    check_momentum,
-    check_positive,
     ema_update,
     full_precision,
     gather_no_grad,
@@ -26,16 +24,9 @@ from simvae.methods.discriminative import (
 @dataclass
 class MoCoConfig(DiscriminativeConfig):
     name: str = "moco"
-    temperature: float = 0.2  # tau (MoCo v2's value)
-    momentum: float = 0.99  # m of the key encoder's EMA
-    queue_size: int = 4096  # K, negatives kept from past batches
-
-    def validate(self) -> None:
-        super().validate()
-        check_positive(self, "temperature")
-        check_momentum(self)
-        if not isinstance(self.queue_size, int) or self.queue_size < 1:
-            raise ConfigError(f"config value method.queue_size={self.queue_size!r} is invalid: expected an integer >= 1")
+    temperature: float = bounded(0.2, gt=0)  # tau (MoCo v2's value)
+    momentum: float = bounded(0.99, ge=0, lt=1)  # m of the key encoder's EMA
+    queue_size: int = bounded(4096, ge=1)  # K, negatives kept from past batches
 
 
 def moco_loss(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from simvae.methods.base import ModelSpec
+from simvae.fields import bounded
 from simvae.methods.discriminative import (
     DiscriminativeConfig,
     DiscriminativeMethod,
-    check_positive,
     full_precision,
     gather_with_grad,
 )
@@ -20,11 +19,7 @@ from simvae.methods.discriminative import (
 @dataclass
 class SimCLRConfig(DiscriminativeConfig):
     name: str = "simclr"
-    temperature: float = 0.5  # tau of NT-Xent (SimCLR's CIFAR-10 value)
-
-    def validate(self) -> None:
-        super().validate()
-        check_positive(self, "temperature")
+    temperature: float = bounded(0.5, gt=0)  # tau of NT-Xent (SimCLR's CIFAR-10 value)
 
 
 def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -55,9 +50,6 @@ class SimCLR(DiscriminativeMethod):
     """
 
     Config = SimCLRConfig
-
-    def __init__(self, config: SimCLRConfig, spec: ModelSpec) -> None:
-        super().__init__(config, spec)
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.embed_views(views)

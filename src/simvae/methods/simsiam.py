@@ -7,20 +7,21 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from simvae.config import ConfigError
+from simvae.fields import bounded
 from simvae.methods.base import ModelSpec, upcast
-from simvae.methods.discriminative import DiscriminativeConfig, DiscriminativeMethod, full_precision, mlp_head, ordered_pair_mean
+from simvae.methods.discriminative import (
+    DiscriminativeConfig,
+    DiscriminativeMethod,
+    full_precision,
+    mlp_head,
+    ordered_pair_mean,
+)
 
 
 @dataclass
 class SimSiamConfig(DiscriminativeConfig):
     name: str = "simsiam"
-    pred_hidden: int | None = None  # predictor bottleneck width; null = head_dim // 4 (the paper's 512 for 2048)
-
-    def validate(self) -> None:
-        super().validate()
-        if self.pred_hidden is not None and self.pred_hidden < 1:
-            raise ConfigError(f"config value method.pred_hidden={self.pred_hidden!r} is invalid: expected >= 1 or null")
+    pred_hidden: int | None = bounded(None, ge=1)  # predictor bottleneck width; null = head_dim // 4 (the paper's 512 for 2048)
 
 
 def simsiam_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

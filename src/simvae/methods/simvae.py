@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
-from simvae.config import ConfigError
-from simvae.methods.base import ModelSpec
+from simvae.fields import bounded
 from simvae.methods.generative import GenerativeConfig, GenerativeMethod
 from simvae.methods.likelihood import gaussian_entropy
 
@@ -20,18 +20,9 @@ from simvae.methods.likelihood import gaussian_entropy
 @dataclass
 class SimVAEConfig(GenerativeConfig):
     name: str = "simvae"
-    sigma2: float = 0.15  # variance of p(z|y) (the official code's `beta_start`)
-    p_y: str = "gaussian"  # gaussian: N(0, I) | uniform: flat
-    y_marginal: str = "plugin"  # plugin: y := mean of the J sampled z (official) | exact: integrate y out
-
-    def validate(self) -> None:
-        super().validate()
-        if self.sigma2 <= 0:
-            raise ConfigError(f"config value method.sigma2={self.sigma2!r} is invalid: expected > 0")
-        if self.p_y not in ("gaussian", "uniform"):
-            raise ConfigError(f"config value method.p_y={self.p_y!r} is invalid: expected gaussian or uniform")
-        if self.y_marginal not in ("plugin", "exact"):
-            raise ConfigError(f"config value method.y_marginal={self.y_marginal!r} is invalid: expected plugin or exact")
+    sigma2: float = bounded(0.15, gt=0)  # variance of p(z|y) (the official code's `beta_start`)
+    p_y: Literal["gaussian", "uniform"] = "gaussian"  # gaussian: N(0, I) | uniform: flat
+    y_marginal: Literal["plugin", "exact"] = "plugin"  # plugin: y := mean of the J sampled z (official) | exact: integrate y out
 
 
 def simvae_log_prior(z: torch.Tensor, sigma2: float, p_y: str = "gaussian", y_marginal: str = "plugin") -> torch.Tensor:
@@ -83,9 +74,6 @@ def simvae_terms(
 class SimVAE(GenerativeMethod):
     Config = SimVAEConfig
     min_views = 2  # the prior over views needs J >= 2 (the official code asserts it too)
-
-    def __init__(self, config: SimVAEConfig, spec: ModelSpec) -> None:
-        super().__init__(config, spec)
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.encode_views(views)

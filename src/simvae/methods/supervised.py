@@ -35,7 +35,6 @@ def supervised_terms(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, to
 
 class Supervised(Method):
     Config = SupervisedConfig
-    family = "supervised"
     min_views = 1
 
     def __init__(self, config: SupervisedConfig, spec: ModelSpec) -> None:

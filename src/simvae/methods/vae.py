@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from simvae.config import ConfigError
-from simvae.methods.base import ModelSpec
+from simvae.fields import bounded
 from simvae.methods.generative import GenerativeConfig, GenerativeMethod
 from simvae.methods.likelihood import gaussian_entropy, kl_to_standard_normal
 
@@ -22,12 +21,7 @@ from simvae.methods.likelihood import gaussian_entropy, kl_to_standard_normal
 @dataclass
 class VAEConfig(GenerativeConfig):
     name: str = "vae"
-    beta: float = 1.0  # weight of the KL term in the loss (1: VAE; > 1: beta-VAE)
-
-    def validate(self) -> None:
-        super().validate()
-        if not self.beta > 0:
-            raise ConfigError(f"config value method.beta={self.beta!r} is invalid: expected > 0")
+    beta: float = bounded(1.0, gt=0)  # weight of the KL term in the loss (1: VAE; > 1: beta-VAE)
 
 
 def standard_normal_log_density(z: torch.Tensor) -> torch.Tensor:
@@ -81,9 +75,6 @@ def vae_terms(
 class VAE(GenerativeMethod):
     Config = VAEConfig
     min_views = 1
-
-    def __init__(self, config: VAEConfig, spec: ModelSpec) -> None:
-        super().__init__(config, spec)
 
     def view_log_likelihood(self, views: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """log p(x_j|z_j) (B, J) for views (B, J, C, H, W) and decoder logits of the same layout."""

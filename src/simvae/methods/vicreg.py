@@ -7,12 +7,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from simvae.config import ConfigError
-from simvae.methods.base import ModelSpec
+from simvae.fields import bounded
 from simvae.methods.discriminative import (
     DiscriminativeConfig,
     DiscriminativeMethod,
-    check_positive,
     full_precision,
     gather_with_grad,
 )
@@ -21,19 +19,11 @@ from simvae.methods.discriminative import (
 @dataclass
 class VICRegConfig(DiscriminativeConfig):
     name: str = "vicreg"
-    sim_weight: float = 25.0  # lambda, invariance
-    var_weight: float = 25.0  # mu, variance
-    cov_weight: float = 1.0  # nu, covariance
-    eps: float = 1e-4  # inside the standard deviation's square root
-    target_std: float = 1.0  # gamma, the hinge's target standard deviation
-
-    def validate(self) -> None:
-        super().validate()
-        for key in ("sim_weight", "var_weight", "cov_weight"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"config value method.{key}={getattr(self, key)!r} is invalid: expected >= 0")
-        check_positive(self, "eps")
-        check_positive(self, "target_std")
+    sim_weight: float = bounded(25.0, ge=0)  # lambda, invariance
+    var_weight: float = bounded(25.0, ge=0)  # mu, variance
+    cov_weight: float = bounded(1.0, ge=0)  # nu, covariance
+    eps: float = bounded(1e-4, gt=0)  # inside the standard deviation's square root
+    target_std: float = bounded(1.0, gt=0)  # gamma, the hinge's target standard deviation
 
 
 def vicreg_variance(z: torch.Tensor, eps: float = 1e-4, target_std: float = 1.0) -> torch.Tensor:
@@ -84,9 +74,6 @@ class VICReg(DiscriminativeMethod):
     """
 
     Config = VICRegConfig
-
-    def __init__(self, config: VICRegConfig, spec: ModelSpec) -> None:
-        super().__init__(config, spec)
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         c = self.config

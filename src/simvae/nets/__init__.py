@@ -9,7 +9,11 @@ from torch import nn
 
 from simvae.nets.conv import ConvDecoder, ConvEncoder
 from simvae.nets.mlp import MLPDecoder, MLPEncoder
-from simvae.nets.resnet import CifarResNet18Encoder, OfficialResNetDecoder, OfficialResNetEncoder
+from simvae.nets.resnet import (
+    CifarResNet18Encoder,
+    OfficialResNetDecoder,
+    OfficialResNetEncoder,
+)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Training: the Fabric loop, atomic checkpoints and run provenance."""
 
-from simvae.train.loop import Setup, TrainingDiverged, build, load_trained, train, train_step
+from simvae.train.loop import Setup, build, load_trained, train, train_step
 
-__all__ = ["Setup", "TrainingDiverged", "build", "load_trained", "train", "train_step"]
+__all__ = ["Setup", "build", "load_trained", "train", "train_step"]

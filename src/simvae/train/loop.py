@@ -27,18 +27,21 @@ from lightning_fabric import Fabric
 from tqdm.auto import tqdm
 
 from simvae.augment import ViewAugmenter, preset_for
-from simvae.config import ConfigError, RunConfig
+from simvae.config import RunConfig
 from simvae.data import Dataset, load_dataset
+from simvae.errors import ConfigError, TrainingDiverged
 from simvae.methods import METHODS, Method, ModelSpec, build_method
 from simvae.nets import backbone_for
-from simvae.train.checkpoint import CHECKPOINT, load_checkpoint, restore_rng_state, rng_state, save_atomic
+from simvae.train.checkpoint import (
+    CHECKPOINT,
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_atomic,
+)
 from simvae.train.rundir import write_json, write_run_header
 
 HISTORY = "train_history.json"
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message names the step, the terms and likely fixes."""
 
 
 @dataclass

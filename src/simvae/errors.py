@@ -1,0 +1,17 @@
+"""The errors a user can fix. The CLI prints each as one line (exit code 2); every message names the fix."""
+
+
+class SimvaeError(Exception):
+    """Base of the user-fixable errors below."""
+
+
+class ConfigError(SimvaeError, ValueError):
+    """A configuration key or value that cannot be used; the message names it and the fix."""
+
+
+class DataError(SimvaeError, RuntimeError):
+    """A dataset that is missing, truncated or corrupt; the message says where we looked and the fix."""
+
+
+class TrainingDiverged(SimvaeError, RuntimeError):
+    """The loss became NaN or infinite; the message names the step, the terms and likely fixes."""
