@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simvae.bench import bench, write_json
 from simvae.errors import DataError
+from simvae.experiments.bench import bench
+from simvae.output import write_json
 
 TARGET = 0.8  # full loop / model step alone
 BATCH_SIZE, VIEWS, BACKBONE = 64, 2, "mlp"
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['method']} {row['precision']} on {row['data']}: full loop / model step = {ratio:.2f} "
               f"({verdict} the target {TARGET})")
     if args.json:
-        write_json(result, args.json)
+        write_json(args.json, result)
     return 0
 
 

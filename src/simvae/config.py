@@ -71,6 +71,10 @@ class TrainConfig:
 
 # train settings that say where a run executes, not what it computes: a resume or a rerun may change them
 EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm")
+# what `simvae train --resume RUN key=value` may change besides eval.*: where the run executes, the learning rate
+# (the NaN guard's advice: continue the last good checkpoint with a lower one) and the epochs (to extend a run);
+# every change is recorded in the run's provenance.json
+RESUME_KEYS = (*(f"train.{key}" for key in EXECUTION_KEYS), "train.lr", "train.epochs", "train.checkpoint_every")
 # the sections that make a run what it is; `eval` only changes how it is judged (`simvae eval RUN eval.key=value`)
 TRAINING_SECTIONS = ("data", "augment", "net", "method", "train")
 

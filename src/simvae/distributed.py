@@ -1,4 +1,4 @@
-"""Cross-rank gathers for losses that depend on the whole batch (contrastive negatives, batch statistics).
+"""Ranks: who this process is, and cross-rank gathers for losses that depend on the whole batch.
 
 Rule followed by every batch-coupled loss in simvae.methods: each rank gathers the embeddings of all
 ranks with `gather_with_grad` and computes the loss of the *union* batch (so the logged value is the
@@ -13,6 +13,9 @@ the model is converted to SyncBatchNorm.
 """
 
 from __future__ import annotations
+
+import os
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -51,3 +54,32 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
     parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
     dist.all_gather(parts, x.contiguous())
     return torch.cat(parts, dim=0)
+
+
+def launched_rank() -> int:
+    """This process's global rank as set by a launcher (torchrun, SLURM, Fabric's own), before training starts."""
+    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+def is_global_zero() -> bool:
+    """Rank 0 of an initialised process group (after training), or the launcher's rank 0."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return launched_rank() == 0
+
+
+def rank_seed(seed: int, rank: int, salt: int = 0) -> int:
+    """The seed from which rank > 0 draws its augmentations and noise (rank 0 keeps the run's own stream)."""
+    return (seed * 1_000_003 + rank * 7_919 + salt) % (2**63 - 1)
+
+
+def gather_objects(value: Any) -> list[Any]:
+    """Every rank's `value` (any picklable object), in rank order (collective: all ranks must call it)."""
+    if world_size() == 1:
+        return [value]
+    values: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(values, value)
+    return values

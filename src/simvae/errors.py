@@ -15,3 +15,15 @@ class DataError(SimvaeError, RuntimeError):
 
 class TrainingDiverged(SimvaeError, RuntimeError):
     """The loss became NaN or infinite; the message names the step, the terms and likely fixes."""
+
+
+class RunDirError(SimvaeError, OSError):
+    """A run directory or checkpoint that cannot be used: locked by another run, unwritable, full, corrupt."""
+
+
+class TrainingInterrupted(SimvaeError, RuntimeError):
+    """SIGTERM or SIGINT stopped training after a checkpoint at the current step; the message says how to resume."""
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        super().__init__(message)
+        self.signal_number = signal_number

@@ -23,8 +23,9 @@ def test_train_evaluates_and_writes_tables_and_figures(tmp_path, capsys):
 
 
 def test_resume_refuses_new_settings(tmp_path, capsys):
-    assert main(["train", "--resume", str(tmp_path), "train.epochs=3"]) == 2
-    assert "drop --config and overrides" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path), "method.sigma2=0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "it may change only" in err and "train.lr" in err and "method.sigma2" in err
 
 
 def test_bad_config_is_reported_without_a_traceback(tmp_path, capsys):

@@ -16,7 +16,8 @@ from simvae.evaluate.diagnostics import (
     uniformity,
     view_variance_ratio,
 )
-from simvae.train import loop, train
+from simvae.runs import setup as run_setup
+from simvae.train import train
 
 
 def random(*shape, seed=0):
@@ -100,7 +101,7 @@ def test_diagnostics_collects_every_measure():
 
 def test_diagnose_run_on_a_tiny_run_is_finite_and_repeatable(tmp_path, monkeypatch):
     small = load_shapes(0.1, 0, sizes={"train": 40, "test": 48})  # the full shapes data takes seconds to generate
-    monkeypatch.setattr(loop, "load_dataset", lambda *args, **kwargs: small)
+    monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small)
     config = load_config(overrides=["data.name=shapes", "train.batch_size=8", "net.latent_dim=4"])
     train(config, tmp_path / "run", max_steps=2, progress=False)
     state = torch.random.get_rng_state()

@@ -27,8 +27,9 @@ from simvae.cli.main import main
 from simvae.config import load_config
 from simvae.data.base import Dataset, ImageSet
 from simvae.methods import ModelSpec, build_method, method_config
+from simvae.runs import setup as run_setup
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.train import loop
-from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32" or not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
@@ -222,7 +223,7 @@ def tiny_dataset(*_args, **_kwargs) -> Dataset:
 @pytest.fixture
 def tiny_data(monkeypatch):
     # patched before the ranks are forked, so they inherit it; shapes would take seconds to generate
-    monkeypatch.setattr(loop, "load_dataset", tiny_dataset)
+    monkeypatch.setattr(run_setup, "load_dataset", tiny_dataset)
 
 
 def tiny_config(*extra):
@@ -245,7 +246,7 @@ def test_two_processes_train_and_rank_zero_alone_writes_the_checkpoint_then_one_
     states = [torch.load(tmp_path / f"state{r}.pt", weights_only=False) for r in range(WORLD)]
     assert [s["step"] for s in states] == [3, 3]
     assert states[0]["history"] == states[1]["history"], "the logged terms are averaged over ranks"
-    assert sorted(p.name for p in run.iterdir()) == [CHECKPOINT, "config.yaml", "provenance.json", "train_history.json"]
+    assert sorted(p.name for p in run.iterdir()) == [".lock", CHECKPOINT, "config.yaml", "provenance.json", "train_history.json"]
     saved = load_checkpoint(run / CHECKPOINT)
     assert saved["step"] == 3 and saved["world_size"] == 2 and saved["images_seen"] == 3 * 8 * 2
     assert len(saved["rng_ranks"]) == 2
@@ -264,7 +265,7 @@ def test_the_command_line_resumes_a_two_process_run_on_one_process(tmp_path, tin
     run = tmp_path / "run"
     run_ranks(_train_worker, str(run), str(tmp_path), 3, False)
     assert load_checkpoint(run / CHECKPOINT)["config"]["train"]["devices"] == 2
-    assert main(["train", "--resume", str(run), "--no-eval", "train.epochs=3"]) == 2  # only where it runs may change
+    assert main(["train", "--resume", str(run), "--no-eval", "net.latent_dim=3"]) == 2  # what it computes may not change
     assert "train.devices" in capsys.readouterr().err
     assert main(["train", "--resume", str(run), "--no-eval", "train.devices=1", "train.strategy=auto"]) == 0
     saved = load_checkpoint(run / CHECKPOINT)

@@ -6,11 +6,12 @@ import pytest
 import torch
 import yaml
 
+from simvae.cli.main import main
 from simvae.config import load_config
 from simvae.errors import ConfigError, TrainingDiverged
 from simvae.methods.simvae import SimVAE
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.train import train
-from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
 
 TINY = ["data.limit_train=256", "train.batch_size=32", "train.epochs=2", "net.latent_dim=4", "train.log_every=3",
         "train.checkpoint_every=1000"]
@@ -70,8 +71,16 @@ def test_nan_loss_stops_with_the_step_terms_and_fixes_and_keeps_the_last_checkpo
         train(tiny("train.checkpoint_every=2"), tmp_path / "run", progress=False)
     message = str(error.value)
     assert "step 5" in message and "loss=nan" in message and "reconstruction=" in message
-    assert "lower train.lr" in message and "(step 4)" in message
-    assert load_checkpoint(tmp_path / "run" / CHECKPOINT)["step"] == 4
+    run = tmp_path / "run"
+    advice = f"`simvae train --resume {run} train.lr=0.0001`"
+    assert advice in message and "(step 4)" in message and "\n" not in message
+    assert load_checkpoint(run / CHECKPOINT)["step"] == 4
+    # the advice works as printed: the resumed run takes the lower rate, finishes, and says so in provenance.json
+    assert main(advice.strip("`").split()[1:] + ["--no-eval"]) == 0
+    saved = load_checkpoint(run / CHECKPOINT)
+    assert saved["finished"] and saved["config"]["train"]["lr"] == 0.0001
+    resumes = json.loads((run / "provenance.json").read_text())["resumes"]
+    assert [r["changed"] for r in resumes] == [{"train.lr": "0.0001"}]
 
 
 def test_run_directory_says_how_it_was_made(tmp_path):

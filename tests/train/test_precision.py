@@ -10,6 +10,7 @@ from lightning_fabric import Fabric
 from simvae.config import load_config
 from simvae.data.base import Dataset, ImageSet
 from simvae.methods import METHODS, ModelSpec, build_method, method_config
+from simvae.runs import setup as run_setup
 from simvae.train import loop
 
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3, likelihood="gaussian")
@@ -29,7 +30,7 @@ def patterned_dataset(*_args, **_kwargs) -> Dataset:
 
 
 def test_bf16_mixed_training_lowers_the_loss_without_nan(tmp_path, monkeypatch):
-    monkeypatch.setattr(loop, "load_dataset", patterned_dataset)
+    monkeypatch.setattr(run_setup, "load_dataset", patterned_dataset)
     config = load_config(overrides=["net.backbone=mlp", "net.latent_dim=4", "augment.preset=none", "method.name=simvae",
                                     "train.batch_size=8", "train.epochs=4", "train.log_every=1", "train.lr=0.002",
                                     "train.checkpoint_every=1000", "train.accelerator=cpu", "train.precision=bf16-mixed"])

@@ -12,13 +12,28 @@ import sys
 import time
 from pathlib import Path
 
-from simvae.config import EXECUTION_KEYS, RunConfig, load_config
+from simvae.config import (
+    RESUME_KEYS,
+    RunConfig,
+    config_from_dict,
+    load_config,
+    merge,
+    parse_overrides,
+)
 from simvae.data import DATASETS
-from simvae.errors import ConfigError, DataError, TrainingDiverged
+from simvae.data.download import download_dataset
+from simvae.distributed import is_global_zero, launched_rank
+from simvae.errors import ConfigError, DataError, SimvaeError, TrainingInterrupted
+from simvae.evaluate import evaluate_run
+from simvae.experiments.bench import bench
+from simvae.experiments.compare import compare, parse_base
+from simvae.experiments.reproduce import load_grid, reproduce
+from simvae.methods import METHODS
+from simvae.output import write_json
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
+from simvae.runs.rundir import record_resume
+from simvae.train import train
 
-USER_ERRORS = (ConfigError, DataError, TrainingDiverged, FileNotFoundError)
-# what `train --resume` may change: where the run executes, not what it computes (docs/scaling.md)
-RESUME_OVERRIDES = tuple(f"train.{key}" for key in EXECUTION_KEYS)
 RUN_DIR_ENV = "SIMVAE_RUN_DIR"  # hands the default run directory to the processes a multi-device launch starts
 # The demo: SimVAE on the embedded shapes, sized to finish in a few minutes on 2 CPU cores.
 DEMO_OVERRIDES = ["data.name=shapes", "method.name=simvae", "train.epochs=3"]
@@ -28,37 +43,33 @@ def default_run_dir(config: RunConfig) -> Path:
     return Path("runs") / f"{config.method.name}-{config.data.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def launched_rank() -> int:
-    """This process's global rank as set by a launcher (torchrun, SLURM, Fabric's own), before training starts."""
-    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name])
-    return 0
+def eval_overrides(overrides: list[str]) -> dict:
+    """`eval.key=value` overrides as a nested dict; anything else is refused (it would change the training)."""
+    other = [item for item in overrides if not item.strip().startswith("eval.")]
+    if other:
+        raise ConfigError(f"simvae eval changes only evaluation settings (eval.key=value), not {other}: "
+                          "train a new run to change anything else")
+    return parse_overrides(overrides)
 
 
-def is_global_zero() -> bool:
-    """Rank 0 of an initialised process group (after training), or the launcher's rank 0."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank() == 0
-    return launched_rank() == 0
+def resume_config(run_dir: Path, args: argparse.Namespace) -> RunConfig:
+    """The saved config with the overrides a resume may make (RESUME_KEYS and eval.*), recorded in provenance.json."""
+    changed = [item.split("=", 1)[0].strip() for item in args.overrides]
+    refused = [key for key in changed if key not in RESUME_KEYS and not key.startswith("eval.")]
+    if args.config or refused:
+        raise ConfigError(f"--resume continues a run with its saved config; it may change only {', '.join(RESUME_KEYS)} "
+                          f"and eval.*, not {refused or '--config'}: drop those, or train a new run")
+    saved = load_checkpoint(run_dir / CHECKPOINT)["config"]
+    config = config_from_dict(merge(saved, parse_overrides(args.overrides)))
+    if changed and launched_rank() == 0:
+        record_resume(run_dir, {key: value for key, value in zip(changed, (i.split("=", 1)[1] for i in args.overrides))})
+    return config
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from simvae.evaluate import evaluate_run
-    from simvae.train import train
-    from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
-
     if args.resume:
         run_dir = Path(args.resume)
-        from simvae.config import config_from_dict, merge, parse_overrides
-
-        changed = [item.split("=", 1)[0].strip() for item in args.overrides]
-        if args.config or any(key not in RESUME_OVERRIDES for key in changed):
-            raise ConfigError("--resume continues a run with its saved config; drop --config and overrides "
-                              f"(only {', '.join(RESUME_OVERRIDES)} may change, e.g. to resume on another number of devices)")
-        config = config_from_dict(merge(load_checkpoint(run_dir / CHECKPOINT)["config"], parse_overrides(args.overrides)))
+        config = resume_config(run_dir, args)
     else:
         config = load_config(args.config, args.overrides)
         several = config.train.devices * config.train.num_nodes > 1
@@ -86,16 +97,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from simvae.evaluate import evaluate_run
-
-    evaluate_run(args.run_dir)
+    evaluate_run(args.run_dir, overrides=eval_overrides(args.overrides))
     print((Path(args.run_dir) / "results.md").read_text())
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from simvae.evaluate import evaluate_run
-    from simvae.train import train
-
     overrides = [*DEMO_OVERRIDES, *args.overrides] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
     config = load_config(None, overrides)
     run_dir = Path(args.out) if args.out else default_run_dir(config)
@@ -107,9 +113,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    from simvae.evaluate.compare import compare, parse_base
-    from simvae.methods import METHODS
-
     methods = args.methods.split(",")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -120,8 +123,6 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from simvae.evaluate.reproduce import load_grid, reproduce
-
     grid = load_grid(args.grid)
     if args.seeds:
         grid.seeds = [int(s) for s in args.seeds.split(",")]
@@ -133,8 +134,6 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
 def cmd_data(args: argparse.Namespace) -> None:
     if args.action == "download":
-        from simvae.data.download import download_dataset
-
         print(f"{args.name} is in {download_dataset(args.name, args.root)}")
         return
     print(f"{'dataset':<16} {'where':<48} description")
@@ -147,15 +146,13 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from simvae.bench import bench, write_json
-
     split = lambda text: [item.strip() for item in text.split(",") if item.strip()]  # noqa: E731
     result = bench(split(args.methods), split(args.backbone), args.data, args.batch_size, args.views, args.steps,
                    split(args.precision), args.accelerator, args.warmup, args.root, overrides=args.overrides,
                    progress=lambda message: print(f"  timing {message} ...", file=sys.stderr))
     print(result["table"])
     if args.json:
-        write_json(result, args.json)
+        write_json(args.json, result)
         print(f"written to {args.json}")
 
 
@@ -163,16 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a method (then evaluate it)")
-    train.add_argument("--config", help="YAML config (see configs/)")
-    train.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run exactly where it stopped")
-    train.add_argument("--no-eval", action="store_true", help="skip the probes after training")
-    train.add_argument("overrides", nargs="*", help="section.key=value, e.g. train.epochs=5 method.name=vae")
-    train.set_defaults(func=cmd_train)
+    train_parser = sub.add_parser("train", help="train a method (then evaluate it)")
+    train_parser.add_argument("--config", help="YAML config (see configs/)")
+    train_parser.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")
+    train_parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run exactly where it stopped "
+                              f"(overrides: {', '.join(RESUME_KEYS)} and eval.*)")
+    train_parser.add_argument("--no-eval", action="store_true", help="skip the probes after training")
+    train_parser.add_argument("overrides", nargs="*", help="section.key=value, e.g. train.epochs=5 method.name=vae")
+    train_parser.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="probe a trained run's representation on content and style labels")
     evaluate.add_argument("run_dir")
+    evaluate.add_argument("overrides", nargs="*", help="evaluation settings, eval.key=value (e.g. eval.probe_epochs=10)")
     evaluate.set_defaults(func=cmd_eval)
 
     demo = sub.add_parser("demo", help="train SimVAE on the embedded shapes data for a few minutes and print the probe table")
@@ -205,20 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--root", help="data directory to search or download into")
     data.set_defaults(func=cmd_data)
 
-    bench = sub.add_parser("bench", help="training throughput (full loop vs model step alone, fp32 vs bf16) against the matmul peak")
-    bench.add_argument("--methods", default="simvae,simclr", help="comma-separated method names")
-    bench.add_argument("--backbone", default="auto", help="comma-separated backbones (auto = the dataset's default)")
-    bench.add_argument("--data", default="shapes", help="dataset (see `simvae data`)")
-    bench.add_argument("--root", help="data directory")
-    bench.add_argument("--batch-size", type=int, default=64, help="images per step (each gives --views views)")
-    bench.add_argument("--views", type=int, default=2, help="views per image (J)")
-    bench.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
-    bench.add_argument("--warmup", type=int, default=3, help="untimed steps before each measurement")
-    bench.add_argument("--precision", default="32-true,bf16-mixed", help="comma-separated train.precision values")
-    bench.add_argument("--accelerator", default="auto", help="cpu | cuda | auto")
-    bench.add_argument("--json", metavar="OUT", help="also write the table and the measurements as JSON")
-    bench.add_argument("overrides", nargs="*", help="extra section.key=value, e.g. method.head_dim=64")
-    bench.set_defaults(func=cmd_bench)
+    bench_parser = sub.add_parser("bench", help="training throughput (full loop vs model step alone, fp32 vs bf16) against the matmul peak")
+    bench_parser.add_argument("--methods", default="simvae,simclr", help="comma-separated method names")
+    bench_parser.add_argument("--backbone", default="auto", help="comma-separated backbones (auto = the dataset's default)")
+    bench_parser.add_argument("--data", default="shapes", help="dataset (see `simvae data`)")
+    bench_parser.add_argument("--root", help="data directory")
+    bench_parser.add_argument("--batch-size", type=int, default=64, help="images per step (each gives --views views)")
+    bench_parser.add_argument("--views", type=int, default=2, help="views per image (J)")
+    bench_parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
+    bench_parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each measurement")
+    bench_parser.add_argument("--precision", default="32-true,bf16-mixed", help="comma-separated train.precision values")
+    bench_parser.add_argument("--accelerator", default="auto", help="cpu | cuda | auto")
+    bench_parser.add_argument("--json", metavar="OUT", help="also write the table and the measurements as JSON")
+    bench_parser.add_argument("overrides", nargs="*", help="extra section.key=value, e.g. method.head_dim=64")
+    bench_parser.set_defaults(func=cmd_bench)
     return parser
 
 
@@ -228,11 +227,14 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().error("data download needs a dataset name, e.g. `simvae data download fashion-mnist`")
     try:
         args.func(args)
-    except USER_ERRORS as error:
+    except TrainingInterrupted as stopped:
+        print(f"simvae: {stopped}", file=sys.stderr)
+        return 128 + stopped.signal_number
+    except SimvaeError as error:
         print(f"simvae: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("simvae: interrupted; the last checkpoint is intact: continue with `simvae train --resume RUN_DIR`", file=sys.stderr)
+    except KeyboardInterrupt:  # outside training (where SIGINT checkpoints), or a second Ctrl-C
+        print("simvae: interrupted", file=sys.stderr)
         return 130
     return 0
 

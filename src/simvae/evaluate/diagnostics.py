@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from simvae.methods import Method
-from simvae.train.loop import load_trained
+from simvae.runs import load_trained
 
 
 def view_variance_ratio(z: torch.Tensor) -> float:

@@ -2,7 +2,7 @@
 
 Model selection (probe epoch, k) uses the validation split only; "test" is the test accuracy at the
 selected setting. The official code instead reports the best test accuracy over probe epochs
-(paper.md section 5, quirk 9); we record that optimistic number too, as "best_test", only so its
+(docs/model.md §5, item 9); we record that optimistic number too, as "best_test", only so its
 effect can be shown (`simvae reproduce` reports it as a compatibility ablation).
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from simvae.evaluate.probes import (
     knn_probe,
     train_probe,
 )
-from simvae.train.loop import HISTORY, Setup, load_trained
-from simvae.train.rundir import write_json
+from simvae.output import markdown_table, write_json
+from simvae.runs import Setup, load_trained
+from simvae.train.loop import HISTORY
 
 PROBES = ("linear", "mlp", "knn", "gmm")
 SPLITS = ("train", "val", "test")
@@ -72,13 +74,11 @@ def results_table(results: dict[str, Any], classes: dict[str, int], title: str =
     """Markdown: one row per label task, test accuracy (%) per probe; chance level for reference."""
     lines = [f"### {title}", ""] if title else []
     for name, tasks in results.items():
-        lines += [f"representation `{name}` — test accuracy (%), probe settings chosen on validation",
-                  "", "| task | classes | chance | linear | MLP | kNN | GMM (acc / NMI) |", "|---|---|---|---|---|---|---|"]
-        for task, scores in tasks.items():
-            lines.append(f"| {task} | {classes[task]} | {100 / classes[task]:.1f} | {100 * scores['linear']['test']:.1f} | "
-                         f"{100 * scores['mlp']['test']:.1f} | {100 * scores['knn']['test']:.1f} (k={scores['knn']['k']}) | "
-                         f"{100 * scores['gmm']['test']:.1f} / {scores['gmm']['nmi']:.2f} |")
-        lines.append("")
+        rows = [[task, classes[task], f"{100 / classes[task]:.1f}", f"{100 * scores['linear']['test']:.1f}",
+                 f"{100 * scores['mlp']['test']:.1f}", f"{100 * scores['knn']['test']:.1f} (k={scores['knn']['k']})",
+                 f"{100 * scores['gmm']['test']:.1f} / {scores['gmm']['nmi']:.2f}"] for task, scores in tasks.items()]
+        lines += [f"representation `{name}` — test accuracy (%), probe settings chosen on validation", "",
+                  *markdown_table(["task", "classes", "chance", "linear", "MLP", "kNN", "GMM (acc / NMI)"], rows), ""]
     return "\n".join(lines)
 
 
@@ -108,13 +108,18 @@ def write_figures(setup: Setup, config: RunConfig, run_dir: Path, features: dict
                            out / "samples.png", f"{title}: samples from the prior")
 
 
-def evaluate_run(run_dir: str | Path, progress: bool = True, device: str = "cpu") -> dict[str, Any]:
-    """Evaluate a run directory's checkpoint; writes metrics.json, results.md and figures/."""
+def evaluate_run(run_dir: str | Path, progress: bool = True, device: str = "cpu",
+                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate a run directory's checkpoint; writes metrics.json, results.md and figures/.
+
+    `overrides` ({"eval": {...}}) change the evaluation settings only; metrics.json records the ones used.
+    """
     run_dir = Path(run_dir)
-    config, setup = load_trained(run_dir, device)
+    config, setup = load_trained(run_dir, device, overrides)
     results = evaluate(setup, config, device, progress)
     classes = setup.dataset.num_classes
-    payload = {"method": config.method.name, "dataset": config.data.name, "num_classes": classes, "results": results}
+    payload = {"method": config.method.name, "dataset": config.data.name, "num_classes": classes,
+               "eval": dataclasses.asdict(config.eval), "results": results}
     write_json(run_dir / METRICS, payload)
     (run_dir / RESULTS).write_text(results_table(results, classes, f"{config.method.name} on {config.data.name}") + "\n")
     if config.eval.figures:

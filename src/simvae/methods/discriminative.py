@@ -3,7 +3,7 @@
 f is the backbone's encoder with `latent_dim` outputs (the generative encoder without its variance
 half, so parameter counts stay comparable); g is an MLP latent_dim -> head_hidden -> head_dim with
 BatchNorm1d + ReLU in the hidden layer (SimCLR's head, Chen et al. 2020). Losses act on g(f(x));
-the representation evaluated is f(x), taken before the head (paper.md section 2: the head absorbs
+the representation evaluated is f(x), taken before the head (docs/model.md §2: the head absorbs
 the loss's collapsed-cluster structure, the features before it keep more style).
 
 Multi-view convention: all methods need J >= 2 views; for J > 2 a two-view loss is averaged over
@@ -11,7 +11,8 @@ all ordered pairs (i, j), i != j, of views of the same image (`ordered_pair_mean
 
 Distributed training: batch-coupled losses gather embeddings over ranks (simvae.distributed)
 so that the loss and the gradient equal those of a single process on the union batch; losses that
-are a mean of per-image terms need no gather. BatchNorm statistics stay per rank (no SyncBatchNorm).
+are a mean of per-image terms need no gather. BatchNorm statistics stay per rank unless
+train.sync_batchnorm converts the layers to torch's SyncBatchNorm (GPUs; see docs/scaling.md).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def log_likelihood(logits: torch.Tensor, x: torch.Tensor, kind: str, log_var_x: 
 def gaussian_entropy(logvar: torch.Tensor, pi_scaled: bool = False) -> torch.Tensor:
     """H[N(mu, diag exp(logvar))] = 1/2 sum(log 2 pi + 1 + logvar), over the last dimension.
 
-    `pi_scaled` reproduces the official code's pi * sum(logvar) (paper.md section 5, quirk 1), which
+    `pi_scaled` reproduces the official code's pi * sum(logvar) (docs/model.md §5, item 1), which
     weights the entropy 2 pi times too strongly; it exists only for comparison with that code.
     """
     if pi_scaled:

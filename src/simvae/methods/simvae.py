@@ -1,4 +1,4 @@
-"""SimVAE: a VAE for the SSL model y -> z_j -> x_j (Bizeul, Schoelkopf, Allen, TMLR 2024; paper.md section 1).
+"""SimVAE: a VAE for the SSL model y -> z_j -> x_j (Bizeul, Schoelkopf, Allen, TMLR 2024; docs/model.md §1).
 
 ELBO_SSL = sum_j E_q[log p(x_j|z_j)] + sum_j H[q(z_j|x_j)] + E_q[log p(z_1..J)],
 with p(z_1..J) = integral p(y) prod_j N(z_j; y, sigma2 I) dy.

@@ -1,6 +1,6 @@
 """Supervised reference: the discriminative methods' encoder trained with labels (cross-entropy through a
 linear classifier), the upper reference of the SimVAE paper's comparisons (Bizeul, Schoelkopf, Allen,
-TMLR 2024; the official code's `sup_type 2` is named but not implemented, paper.md section 5).
+TMLR 2024; the official code's `sup_type 2` is named but not implemented, docs/model.md §5).
 
 Every augmented view is classified with its image's content label; the representation is the encoder's
 output (latent_dim features, before the classifier).

@@ -1,5 +1,5 @@
 """VAE: the variational auto-encoder with an N(0, I) prior (Kingma & Welling, "Auto-Encoding Variational
-Bayes", ICLR 2014), trained as the SimVAE paper's VAE baseline (paper.md section 1; the official code's
+Bayes", ICLR 2014), trained as the SimVAE paper's VAE baseline (docs/model.md §1; the official code's
 GMMVAE with `--sup_type 0`): every augmented view is treated as an independent image.
 
 ELBO = sum_j E_q[log p(x_j|z_j)] - sum_j KL(q(z_j|x_j) || N(0, I)),
@@ -34,8 +34,8 @@ def vae_kl(
 ) -> torch.Tensor:
     """KL(q(z|x) || N(0, I)) per view: mu, logvar (and z) (..., d) -> (...).
 
-    pi_entropy False: the closed form. pi_entropy True (official-code compatibility, paper.md
-    section 5 quirk 1): -KL is computed as H[q] + log N(z; 0, I) at the sampled z, with the
+    pi_entropy False: the closed form. pi_entropy True (official-code compatibility, docs/model.md
+    §5 item 1): -KL is computed as H[q] + log N(z; 0, I) at the sampled z, with the
     official code's pi * sum(logvar) in place of the Gaussian entropy. That value is a one-sample
     estimate and, because of the pi scaling, not a KL (it can be negative); it needs z.
     """

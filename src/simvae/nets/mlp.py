@@ -1,4 +1,4 @@
-"""The paper's fully connected networks for MNIST / Fashion-MNIST (paper.md section 3.2)."""
+"""The paper's fully connected networks for MNIST / Fashion-MNIST (docs/model.md §3.2)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """ResNet-18 encoders and the official transposed-convolution ResNet decoder, in plain torch.nn.
 
-* `OfficialResNetEncoder` ("resnet18-official"): the SimVAE code's encoder (paper.md section 3.2,
+* `OfficialResNetEncoder` ("resnet18-official"): the SimVAE code's encoder (docs/model.md §3.2,
   `src/model/resnet.py` + `models.Encoder`): torchvision-style BasicBlocks at half width, stem
   Conv2d(C, 64, k3, s1, no padding) for images up to 32 px or Conv2d(C, 64, k4, s1, no bias) above,
   BN + ReLU + max-pool(3, 2, pad 1), then only the first three stages (32, 64, 128 channels: the code

@@ -5,7 +5,7 @@ import yaml
 
 from simvae.config import EXECUTION_KEYS, load_config
 from simvae.errors import ConfigError
-from simvae.evaluate.compare import check_same_config, differences
+from simvae.experiments.compare import check_same_config, differences
 
 
 def saved_run(tmp_path, *overrides):
@@ -30,4 +30,10 @@ def test_settings_that_change_the_result_are_refused_by_name(tmp_path, override,
 
 
 def test_differences_walk_nested_sections():
-    assert differences({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}, "d": 4}) == ["a.c: 2 -> 3", "d: None -> 4"]
+    assert differences({"net": {"b": 1, "c": 2}}, {"net": {"b": 1, "c": 3}, "data": {"d": 4}}) == ["data: None -> {'d': 4}", "net.c: 2 -> 3"]
+
+
+def test_evaluation_settings_are_not_part_of_a_runs_identity():
+    saved = load_config(overrides=["eval.probe_epochs=40"]).to_dict()
+    assert differences(saved, load_config(overrides=["eval.probe_epochs=5", "eval.knn_k=[3]"]).to_dict()) == []
+    assert differences(saved, load_config(overrides=["train.lr=0.01"]).to_dict()) == ["train.lr: 0.001 -> 0.01"]

@@ -10,9 +10,9 @@ import yaml
 
 from simvae.cli.main import main
 from simvae.errors import ConfigError
-from simvae.evaluate import compare as compare_module
-from simvae.evaluate.reproduce import BUDGETS, load_grid
-from simvae.train import loop
+from simvae.experiments import compare as compare_module
+from simvae.experiments.reproduce import BUDGETS, load_grid
+from simvae.runs import setup as run_setup
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"data": {"limit_train": 128}, "train": {"epochs": 1, "batch_size": 32},
@@ -28,7 +28,7 @@ def small_shapes():
 
 @pytest.fixture(autouse=True)
 def quick_data(small_shapes, monkeypatch):
-    monkeypatch.setattr(loop, "load_dataset", lambda *args, **kwargs: small_shapes)
+    monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
 
 
 def write_grid(path: Path, **changes) -> Path:

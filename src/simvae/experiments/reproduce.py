@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simvae.config import RunConfig, config_from_dict, merge
+from simvae.config import RunConfig, config_from_dict, merge, read_yaml_file
+from simvae.data import DATASETS
 from simvae.errors import ConfigError
-from simvae.evaluate.compare import compare, mean_std, run_one, summarise
 from simvae.evaluate.diagnostics import diagnose_run
-from simvae.evaluate.report import write_report
-from simvae.train.rundir import provenance, write_json
+from simvae.experiments.compare import compare, mean_std, run_one, summarise
+from simvae.experiments.report import write_report
+from simvae.methods import METHODS
+from simvae.output import write_json
+from simvae.runs.rundir import provenance
 
 BUDGETS = ("smoke", "short", "paper")
 DIAGNOSTICS = "diagnostics.json"
@@ -51,15 +54,10 @@ class Grid:
 
 def load_grid(path: str | Path) -> Grid:
     """Read and check a grid file: unknown keys, methods, datasets and budgets fail here, naming the fix."""
-    import yaml
-
-    from simvae.data import DATASETS
-    from simvae.methods import METHODS
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"grid file {path} does not exist; configs/reproduce.yaml is the paper's grid")
-    values = yaml.safe_load(path.read_text()) or {}
+    values = read_yaml_file(path, "grid file")
     known = {"methods", "seeds", "datasets", "budgets", "ablation_method", "ablations"}
     if set(values) - known:
         raise ConfigError(f"{path}: unknown key(s) {sorted(set(values) - known)}; expected some of {sorted(known)}")

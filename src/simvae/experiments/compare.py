@@ -7,6 +7,7 @@ seed) changes, so differences are the method's. Runs live in OUT/<method>/seed<k
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import time
@@ -16,26 +17,33 @@ from typing import Any
 from simvae.augment import preset_for
 from simvae.config import (
     EXECUTION_KEYS,
+    TRAINING_SECTIONS,
     RunConfig,
     config_from_dict,
     merge,
     parse_overrides,
+    read_yaml_file,
 )
 from simvae.data import Dataset
 from simvae.errors import ConfigError
 from simvae.evaluate import figures
 from simvae.evaluate.run import METRICS, PROBES, evaluate_run
-from simvae.train.checkpoint import CHECKPOINT, load_checkpoint
-from simvae.train.loop import build, train
-from simvae.train.rundir import PROVENANCE, provenance, write_json
+from simvae.output import markdown_table, write_json
+from simvae.runs import build
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
+from simvae.runs.rundir import CONFIG, PROVENANCE, provenance
+from simvae.train import train
 
 PROBE_TITLES = {"linear": "linear probe", "mlp": "MLP probe", "knn": "kNN (cosine)", "gmm": "GMM clustering accuracy"}
 
 
 def differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
-    """`section.key: saved -> wanted` for every setting that differs (nested dicts compared key by key)."""
+    """`section.key: saved -> wanted` for every training setting that differs (nested dicts compared key by key);
+    execution keys and the eval section are not part of what a run is."""
     found = []
     for key in sorted(set(saved) | set(wanted)):
+        if not prefix and key not in TRAINING_SECTIONS:
+            continue
         a, b = saved.get(key), wanted.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             found += differences(a, b, f"{prefix}{key}.")
@@ -46,27 +54,31 @@ def differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "")
 
 def check_same_config(config: RunConfig, run_dir: Path) -> None:
     """Refuse to reuse a run directory made with other settings (a stale grid would mix budgets silently)."""
-    saved_path = run_dir / "config.yaml"
+    saved_path = run_dir / CONFIG
     if not saved_path.is_file():
         return
-    import yaml
-
-    changed = differences(config_from_dict(yaml.safe_load(saved_path.read_text())).to_dict(), config.to_dict())
+    changed = differences(config_from_dict(read_yaml_file(saved_path, "run config")).to_dict(), config.to_dict())
     if changed:
         raise ConfigError(f"{run_dir} was made with other settings ({'; '.join(changed[:5])}): delete it to retrain, "
                           "or write this grid to another --out")
 
 
 def run_one(config: RunConfig, run_dir: Path, progress: bool = True) -> dict[str, Any]:
-    """Train (or resume) and evaluate one run unless it is already finished; returns its metrics."""
+    """Train (or resume) and evaluate one run unless it is already done; returns its metrics.
+
+    A finished run whose metrics were computed with other evaluation settings is evaluated again, not retrained.
+    """
     check_same_config(config, run_dir)
+    settings = dataclasses.asdict(config.eval)
     if (run_dir / METRICS).is_file():
-        return json.loads((run_dir / METRICS).read_text())
+        metrics = json.loads((run_dir / METRICS).read_text())
+        if metrics.get("eval") == settings:
+            return metrics
     checkpoint = run_dir / CHECKPOINT
     finished = checkpoint.is_file() and load_checkpoint(checkpoint)["finished"]
     if not finished:
         train(config, run_dir, resume=checkpoint.is_file(), progress=progress)
-    return evaluate_run(run_dir, progress=progress)
+    return evaluate_run(run_dir, progress=progress, overrides={"eval": settings})
 
 
 def architecture(config: RunConfig, dataset: Dataset | None = None) -> dict[str, Any]:
@@ -101,15 +113,12 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 def comparison_table(summary: dict[str, Any], probe: str, params: dict[str, int], classes: dict[str, int]) -> str:
     tasks = list(classes)
-    header = "| method | parameters | " + " | ".join(f"{t} ({classes[t]})" for t in tasks) + " |"
-    lines = [f"**{PROBE_TITLES[probe]}** — test accuracy (%), mean ± std over seeds", "", header,
-             "|" + "---|" * (len(tasks) + 2)]
-    for method, tasks_scores in summary.items():
-        cells = [f"{100 * tasks_scores[t][probe]['mean']:.1f} ± {100 * tasks_scores[t][probe]['std']:.1f}" for t in tasks]
-        lines.append(f"| {method} | {params[method] / 1e6:.2f} M | " + " | ".join(cells) + " |")
-    chance = " | ".join(f"{100 / classes[t]:.1f}" for t in tasks)
-    lines.append(f"| *chance* | | {chance} |")
-    return "\n".join(lines)
+    rows = [[method, f"{params[method] / 1e6:.2f} M"]
+            + [f"{100 * scores[t][probe]['mean']:.1f} ± {100 * scores[t][probe]['std']:.1f}" for t in tasks]
+            for method, scores in summary.items()]
+    rows.append(["*chance*", "", *(f"{100 / classes[t]:.1f}" for t in tasks)])
+    header = ["method", "parameters", *(f"{t} ({classes[t]})" for t in tasks)]
+    return "\n".join([f"**{PROBE_TITLES[probe]}** — test accuracy (%), mean ± std over seeds", "", *markdown_table(header, rows)])
 
 
 def compare(methods: list[str], seeds: list[int], out: str | Path, base: dict[str, Any], progress: bool = True) -> dict[str, Any]:
@@ -161,12 +170,8 @@ def comparison_markdown(payload: dict[str, Any]) -> str:
 
 def parse_base(config_path: str | None, overrides: list[str]) -> dict[str, Any]:
     """The shared settings of a comparison, as a plain dict (method.name and train.seed are set per run)."""
-    import yaml
-
-    if config_path and not Path(config_path).is_file():
-        raise ConfigError(f"config file {config_path} does not exist; see configs/ for examples")
-    values = yaml.safe_load(Path(config_path).read_text()) if config_path else {}
-    values = merge(values or {}, parse_overrides(overrides))
+    values = read_yaml_file(config_path) if config_path else {}
+    values = merge(values, parse_overrides(overrides))
     method_keys = set(values.get("method", {})) - {"name"}
     if method_keys:
         raise ConfigError(f"compare shares one config across methods, so it cannot set method-specific keys {sorted(method_keys)}; "

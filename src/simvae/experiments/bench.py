@@ -16,33 +16,30 @@ far from compute-bound a configuration is.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from simvae.config import load_config
+from simvae.config import PRECISION_DTYPES, load_config
 from simvae.data import Dataset, load_dataset
 from simvae.errors import ConfigError
 from simvae.methods import METHODS
+from simvae.output import markdown_table
+from simvae.runs import build
+from simvae.runs.rundir import machine
 from simvae.train.loop import (
     batch_indices,
-    build,
     loop_step,
     make_fabric,
     make_optimizer,
     train_step,
 )
-from simvae.train.rundir import machine
 
 DEFAULT_PRECISIONS = ("32-true", "bf16-mixed")
-PEAK_DTYPES = {"32-true": torch.float32, "32": torch.float32, "bf16-mixed": torch.bfloat16,
-               "16-mixed": torch.float16, "64-true": torch.float64}
 COLUMNS = ("method", "backbone", "precision", "views/step", "full views/s", "model views/s", "full/model",
            "GFLOP/view", "model GFLOP/s", "model % peak", "full % peak")
 
@@ -145,9 +142,9 @@ def bench(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(f"unknown method(s) {unknown}; available: {sorted(METHODS)}")
-    bad = [p for p in precisions if p not in PEAK_DTYPES]
+    bad = [p for p in precisions if p not in PRECISION_DTYPES]
     if bad:
-        raise ConfigError(f"unknown precision(s) {bad}; expected some of {sorted(PEAK_DTYPES)}")
+        raise ConfigError(f"unknown precision(s) {bad}; expected some of {sorted(PRECISION_DTYPES)}")
     if steps < 1 or warmup < 0:
         raise ConfigError(f"--steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
     accelerator = resolve_accelerator(accelerator)
@@ -162,7 +159,7 @@ def bench(
 
     device = make_fabric(load_config(overrides=[*base, *overrides])).device
     peak_dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-    peak_dtypes.update({str(PEAK_DTYPES[p]).removeprefix("torch."): PEAK_DTYPES[p] for p in precisions})
+    peak_dtypes.update({str(PRECISION_DTYPES[p]).removeprefix("torch."): PRECISION_DTYPES[p] for p in precisions})
     peaks = {}
     for name, dtype in peak_dtypes.items():
         say(f"matmul peak {name}")
@@ -182,7 +179,7 @@ def bench(
                 fabric = make_fabric(config)
                 fabric.seed_everything(config.train.seed, workers=False, verbose=False)
                 setup = build(config, dataset)
-                optimizer = make_optimizer(setup.method, config)
+                optimizer = make_optimizer(setup.method, config, device)
                 model, optimizer = fabric.setup(setup.method, optimizer)
                 model.train()
                 augmenter = setup.augmenter.to(device)
@@ -203,7 +200,7 @@ def bench(
                 only = _time(model_step, steps, warmup, device)
                 per_step = batch_size * views
                 full_rate, model_rate = per_step / full, per_step / only
-                peak = peaks[str(PEAK_DTYPES[precision]).removeprefix("torch.")]
+                peak = peaks[str(PRECISION_DTYPES[precision]).removeprefix("torch.")]
                 rows.append(BenchRow(
                     method=method, data=dataset.name, backbone=setup.spec.backbone, precision=precision,
                     batch_size=batch_size, views=views, full_views_per_s=full_rate, model_views_per_s=model_rate,
@@ -228,13 +225,5 @@ def bench(
 def format_table(rows: Sequence[BenchRow], peaks: dict[str, float], machine_text: str, device: str) -> str:
     """A Markdown table of the rows, headed by the machine and the matmul peaks."""
     lines = [f"machine: {machine_text}; device: {device}",
-             "matmul peak: " + ", ".join(f"{name} {value:,.1f} GFLOP/s" for name, value in peaks.items()), "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def write_json(result: dict[str, Any], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+             "matmul peak: " + ", ".join(f"{name} {value:,.1f} GFLOP/s" for name, value in peaks.items()), ""]
+    return "\n".join(lines + markdown_table(COLUMNS, [row.cells() for row in rows]))

@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from simvae.evaluate.compare import PROBE_TITLES
 from simvae.evaluate.run import PROBES
+from simvae.experiments.compare import PROBE_TITLES
+from simvae.output import markdown_table
 
 DIAGNOSTIC_COLUMNS = {
     "view_variance_ratio": "within-sample (across views) / between-sample variance ↓",
@@ -54,7 +55,7 @@ def accuracy_table(summary: dict[str, Any], classes: dict[str, int], probe: str,
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(row) + " |" for row in rows), ""]
+    return [*markdown_table(header, rows), ""]
 
 
 def selection_table(summary: dict[str, Any]) -> list[str]:

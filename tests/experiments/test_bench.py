@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from simvae import bench as bench_module
-from simvae.bench import COLUMNS, bench
 from simvae.cli.main import main
 from simvae.data import load_dataset
+from simvae.experiments import bench as bench_module
+from simvae.experiments.bench import COLUMNS, bench
 
 
 @pytest.fixture(scope="module")

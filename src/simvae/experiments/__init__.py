@@ -1,0 +1,1 @@
+"""Experiments that train many runs: compare, reproduce (with its report) and bench."""

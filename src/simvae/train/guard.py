@@ -1,0 +1,118 @@
+"""What watches a training run without slowing it: the loss terms summed on the device and checked for
+NaN/Inf when read (`TermLog`), and SIGTERM/SIGINT turned into a checkpoint at the current step (`StopSignals`)."""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from lightning_fabric import Fabric
+
+from simvae.config import RunConfig
+from simvae.errors import TrainingDiverged, TrainingInterrupted
+from simvae.runs.checkpoint import CHECKPOINT
+
+
+class TermLog:
+    """Sums of the loss terms since the last loss-curve point, and the first step whose loss was not finite
+    with its terms, all kept on the training device: adding a step's terms queues a few small kernels
+    and never waits for them. `flush` reads everything in one transfer."""
+
+    def __init__(self, device: torch.device, running: dict[str, float]) -> None:
+        self.device = device
+        self.names = list(running)
+        self.sums = torch.tensor(list(running.values()), device=device) if running else None
+        self.first_bad = torch.full((), math.inf, device=device)
+        self.bad_terms: torch.Tensor | None = None
+        self.read: dict[str, float] = dict(running)
+
+    def add(self, terms: dict[str, torch.Tensor], step: int) -> None:
+        values = torch.stack(list(terms.values()))
+        if self.sums is None or self.bad_terms is None:
+            self.names = list(terms)
+            self.sums = torch.zeros_like(values) if self.sums is None else self.sums
+            self.bad_terms = torch.zeros_like(values)
+        first = ~torch.isfinite(values[self.names.index("loss")]) & torch.isinf(self.first_bad)
+        self.first_bad = torch.where(first, float(step), self.first_bad)
+        self.bad_terms = torch.where(first, values, self.bad_terms)
+        self.sums.add_(values)
+
+    def flush(self, checkpoint: Path, last_good: int | None, config: RunConfig, epoch: int) -> dict[str, float]:
+        """The running sums as floats (one device-to-host copy); raises TrainingDiverged if a loss was not finite."""
+        if self.sums is None:
+            return dict(self.read)
+        host = torch.cat([self.first_bad.view(1), self.sums, self.bad_terms]).tolist()
+        n = len(self.names)
+        if math.isfinite(host[0]):
+            raise TrainingDiverged(diverged_message(int(host[0]), epoch, dict(zip(self.names, host[1 + n:])),
+                                                    checkpoint, last_good, config))
+        self.read = dict(zip(self.names, host[1:1 + n]))
+        return dict(self.read)
+
+    def point(self, step: int, steps_per_epoch: int, count: int) -> dict[str, float]:
+        """The loss-curve point of the last `count` steps (call right after `flush`); starts a new window."""
+        point = {"step": step, "epoch": step / steps_per_epoch, **{k: v / count for k, v in self.read.items()}}
+        if self.sums is not None:
+            self.sums.zero_()
+        self.read = {}
+        return point
+
+
+def diverged_message(step: int, epoch: int, terms: dict[str, float], checkpoint: Path, last_good: int | None,
+                     config: RunConfig) -> str:
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in terms.items())
+    lower = f"{config.train.lr / 10:g}"
+    if last_good is not None:
+        advice = (f"the last good checkpoint {checkpoint} (step {last_good}) is kept: continue it with a lower "
+                  f"learning rate, `simvae train --resume {checkpoint.parent} train.lr={lower}`")
+    else:
+        advice = f"no checkpoint was written yet: train again with a lower learning rate, e.g. train.lr={lower}"
+    return (f"loss is not finite at step {step} (epoch {epoch}): {shown}; {advice}. Other likely fixes: "
+            "precision 32-true, a larger method.log_var_x for a Gaussian likelihood or a smaller method.recon_weight, "
+            "and data without NaN or wrongly scaled pixels.")
+
+
+class StopSignals:
+    """While active (in the main thread), SIGTERM and SIGINT only set `requested`: the loop then checkpoints the
+    step it is on and stops, instead of dying mid-step and losing up to `checkpoint_every` steps. A second
+    SIGINT interrupts at once (the checkpoint being written, if any, stays atomic)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+        return self
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.requested == signal.SIGINT and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = number
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+
+def reduce_flag(fabric: Fabric, requested: int | None) -> int | None:
+    """The largest signal number any rank received (None if none): every rank then stops at the same step."""
+    flag = torch.tensor(requested or 0, device=fabric.device)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return int(flag.item()) or None
+
+
+def interrupted(number: int, step: int, run_dir: Path) -> TrainingInterrupted:
+    name = signal.Signals(number).name
+    return TrainingInterrupted(f"stopped by {name} at step {step}; the checkpoint {run_dir / CHECKPOINT} holds it: "
+                               f"continue with `simvae train --resume {run_dir}`", number)
