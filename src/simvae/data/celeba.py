@@ -71,7 +71,7 @@ def candidate_dirs(root: str | Path | None = None) -> list[Path]:
     dirs = []
     for base in data_roots(root):
         dirs += [base / "celeba", base]
-    return dirs + SYSTEM_DIRS
+    return dirs + ([] if root else SYSTEM_DIRS)  # an explicit root is the only place searched
 
 
 def _first_file(directory: Path, names: tuple[str, ...]) -> Path | None:
