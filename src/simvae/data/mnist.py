@@ -69,6 +69,11 @@ def find_idx_dir(name: str, root: str | Path | None = None) -> Path:
     )
 
 
+def system_copy(name: str) -> Path | None:
+    """A complete copy installed by a system package (e.g. Debian's dataset-fashion-mnist), if any."""
+    return next((d for d in SYSTEM_DIRS.get(name, []) if all(_idx_path(d, stem) for stem in IDX_FILES.values())), None)
+
+
 def _idx_path(directory: Path, stem: str) -> Path | None:
     for candidate in (directory / f"{stem}.gz", directory / stem):
         if candidate.is_file():
