@@ -13,6 +13,7 @@ Write one with `np.savez("data.npz", images=x, content=y, hue=h, class_names=np.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,22 +43,25 @@ def find_npz(root: str | Path | None) -> list[Path]:
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as archive:  # no pickles: a data file must not run code
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            arrays = {}
-            for key in archive.files:
-                try:
-                    arrays[key] = archive[key]
-                except ValueError as error:  # object arrays need pickle
-                    raise DataError(f"{path}: array {key!r} is an object array ({error}); store labels as integers and "
-                                    "class_names as a string array, np.array(names, dtype=str)") from error
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        archive = np.load(path, allow_pickle=False)  # no pickles: a data file must not run code
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataError(f"{path} holds a single array, not an .npz archive; {HOW}")
+        with archive:
+            arrays = {key: _array(archive, key, path) for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"{path} is not a readable .npz file ({error}); {HOW}") from error
     for key in ("images", "content"):
         if key not in arrays:
             raise DataError(f"{path} has no array {key!r} (it has {sorted(arrays)}); {HOW}")
     return arrays
+
+
+def _array(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+    try:
+        return archive[key]
+    except ValueError as error:  # object arrays need pickle
+        raise DataError(f"{path}: array {key!r} is an object array ({error}); store labels as integers and "
+                        "class_names as a string array, np.array(names, dtype=str)") from error
 
 
 def to_nchw(images: np.ndarray, path: Path) -> torch.Tensor:
@@ -109,7 +113,7 @@ class NpzPart:
     class_names: list[str] | None
 
     @classmethod
-    def read(cls, path: Path) -> "NpzPart":
+    def read(cls, path: Path) -> NpzPart:
         arrays = read_npz(path)
         images = to_nchw(arrays["images"], path)
         return cls(path, images, labels_of(arrays, path, len(images)), class_names_of(arrays, path))
