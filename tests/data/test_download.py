@@ -6,6 +6,7 @@ import hashlib
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -54,6 +55,12 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload[: len(payload) // 2])
             self.close_connection = True
             return
+        if behaviour == "stall":  # announce everything, send half, then go silent with the connection open
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            server.release.wait(30)
+            self.close_connection = True
+            return
         self.wfile.write(payload)
 
     def log_message(self, *args):
@@ -64,10 +71,12 @@ class Handler(BaseHTTPRequestHandler):
 def server():
     httpd = HTTPServer(("127.0.0.1", 0), Handler)
     httpd.files, httpd.plan, httpd.requests, httpd.honour_range = {}, {}, [], True
+    httpd.release = threading.Event()  # ends a "stall"
     httpd.url = f"http://127.0.0.1:{httpd.server_port}/"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield httpd
+    httpd.release.set()
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=5)
@@ -133,7 +142,7 @@ def test_truncated_download_is_resumed_by_the_next_call(isolated, server, monkey
     name = "train-images-idx3-ubyte.gz"
     server.plan[f"mnist/{name}"] = ["truncate"]
     with pytest.raises(DataError) as error:
-        download_dataset("mnist", root=isolated, progress=False, base_url=server.url + "mnist", retries=1, timeout=TIMEOUT)
+        download_dataset("mnist", root=isolated, progress=False, base_url=server.url + "mnist", retries=0, timeout=TIMEOUT)
     part = isolated / "mnist" / f"{name}.part"
     half = len(files[name]) // 2
     assert part.stat().st_size == half and "resumes" in str(error.value)
@@ -168,13 +177,52 @@ def test_server_error_is_a_clear_data_error(isolated, server, monkeypatch, tmp_p
     serve_mnist(server, monkeypatch, tmp_path, fakes)
     server.plan["mnist/train-images-idx3-ubyte.gz"] = ["error"] * 5
     with pytest.raises(DataError) as error:
-        download_dataset("mnist", root=isolated, progress=False, base_url=server.url + "mnist", retries=2, timeout=TIMEOUT)
+        download_dataset("mnist", root=isolated, progress=False, base_url=server.url + "mnist", retries=1, timeout=TIMEOUT)
     message = str(error.value)
-    assert "after 2 attempt(s)" in message and "500" in message
+    assert "after 2 attempt(s)" in message and "500" in message and "--timeout" in message and "--retries" in message
     # the manual alternative: the canonical URLs and the directory to put the files in
     assert "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-labels-idx1-ubyte.gz" in message
     assert str(isolated / "mnist") in message
     assert len(server.requests) == 2
+
+
+def test_stalled_server_fails_within_the_timeout(isolated, server, monkeypatch, tmp_path, fakes):
+    serve_mnist(server, monkeypatch, tmp_path, fakes)
+    server.plan["mnist/train-images-idx3-ubyte.gz"] = ["stall"]
+    start = time.monotonic()
+    with pytest.raises(DataError) as error:
+        download_dataset("mnist", root=isolated, progress=False, base_url=server.url + "mnist", retries=1, timeout=1)
+    elapsed = time.monotonic() - start
+    assert elapsed < 1 * (1 + 1) + 2, f"took {elapsed:.1f} s"
+    message = str(error.value)
+    assert "\n" not in message and "after 2 attempt(s)" in message and "timed out" in message
+    assert "--timeout" in message and "--retries" in message and str(isolated / "mnist") in message
+
+
+def test_cli_download_passes_timeout_and_retries(isolated, server, monkeypatch, tmp_path, fakes, capsys):
+    from simvae.cli.main import main
+
+    serve_mnist(server, monkeypatch, tmp_path, fakes)
+    server.plan["mnist/train-images-idx3-ubyte.gz"] = ["stall"]
+    monkeypatch.setenv("SIMVAE_DOWNLOAD_URL", server.url + "{name}")
+    start = time.monotonic()
+    assert main(["data", "download", "mnist", "--root", str(isolated), "--timeout", "1", "--retries", "0"]) == 2
+    assert time.monotonic() - start < 3
+    assert "after 1 attempt(s) of at most 1 s per read" in capsys.readouterr().err
+
+
+def test_failure_names_an_installed_system_copy(isolated, monkeypatch, tmp_path, fakes):
+    from simvae.data import mnist
+
+    fakes.write_mnist(tmp_path / "system" / "fashion-mnist")
+    monkeypatch.setattr(mnist, "SYSTEM_DIRS", {"fashion-mnist": [tmp_path / "system" / "fashion-mnist"]})
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DataError) as error:
+        download_dataset("fashion-mnist", root=isolated, progress=False, base_url=f"http://127.0.0.1:{port}/", retries=0,
+                         timeout=TIMEOUT)
+    assert f"an installed copy is in {tmp_path / 'system' / 'fashion-mnist'}" in str(error.value)
 
 
 def test_missing_file_fails_at_once(isolated, server, monkeypatch, tmp_path, fakes):

@@ -42,10 +42,35 @@ def test_missing_data_names_the_places_searched_and_the_fix(tmp_path, monkeypatc
     monkeypatch.setenv("SIMVAE_DATA", str(tmp_path / "nowhere"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     with pytest.raises(DataError) as error:
-        load_dataset("mnist", tmp_path / "flag")
+        load_dataset("mnist")
     message = str(error.value)
-    assert str(tmp_path / "flag") in message and str(tmp_path / "nowhere") in message
+    assert str(tmp_path / "nowhere") in message and str(tmp_path / "home") in message
     assert "simvae data download mnist" in message
+
+
+def test_explicit_root_is_the_only_place_searched(tmp_path, monkeypatch):
+    write_fake_mnist(tmp_path / "env" / "fashion-mnist")  # would be found without the explicit root
+    monkeypatch.setenv("SIMVAE_DATA", str(tmp_path / "env"))
+    with pytest.raises(DataError) as error:
+        load_dataset("fashion-mnist", tmp_path / "typo")
+    message = str(error.value)
+    assert str(tmp_path / "typo") in message and str(tmp_path / "env") not in message
+    assert "/usr/share/datasets" not in message and "\n" not in message
+    assert f"simvae data download fashion-mnist --root {tmp_path / 'typo'}" in message and "leave it unset" in message
+    assert load_dataset("fashion-mnist").source == str(tmp_path / "env" / "fashion-mnist")
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_label_out_of_range_names_the_file(tmp_path, split):
+    write_fake_mnist(tmp_path / "mnist")
+    path = tmp_path / "mnist" / f"{IDX_FILES[split + '_labels']}.gz"
+    labels = np.zeros(50 if split == "train" else 20, dtype=np.uint8)
+    labels[3] = 200
+    write_idx(path, labels)
+    with pytest.raises(DataError) as error:
+        load_dataset("mnist", tmp_path)
+    message = str(error.value)
+    assert str(path) in message and "label 200" in message and "0..9" in message and "fetch it again" in message
 
 
 def test_corrupt_file_is_reported_not_crashed_on(tmp_path):

@@ -52,6 +52,15 @@ def test_cifar10_also_found_directly_under_the_root(isolated, fakes):
     assert len(load_dataset("cifar10", root=isolated).test) == 10
 
 
+def test_cifar10_explicit_root_does_not_fall_back(isolated, fakes, monkeypatch):
+    fakes.write_cifar_dir(isolated / "env")
+    monkeypatch.setenv("SIMVAE_DATA", str(isolated / "env"))
+    with pytest.raises(DataError) as error:
+        load_dataset("cifar10", root=isolated / "typo")
+    assert str(isolated / "typo") in str(error.value) and str(isolated / "env") not in str(error.value)
+    assert load_dataset("cifar10").source == str(isolated / "env" / "cifar-10-batches-py")
+
+
 def test_cifar10_archive_is_extracted_once(isolated, fakes):
     archive = isolated / "cifar10" / "cifar-10-python.tar.gz"
     archive.parent.mkdir()

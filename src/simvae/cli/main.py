@@ -134,7 +134,8 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
 def cmd_data(args: argparse.Namespace) -> None:
     if args.action == "download":
-        print(f"{args.name} is in {download_dataset(args.name, args.root)}")
+        limits = {key: value for key, value in (("timeout", args.timeout), ("retries", args.retries)) if value is not None}
+        print(f"{args.name} is in {download_dataset(args.name, args.root, **limits)}")
         return
     print(f"{'dataset':<16} {'where':<48} description")
     for name, entry in DATASETS.items():
@@ -201,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="list datasets and where they were found, or download one")
     data.add_argument("action", nargs="?", choices=("list", "download"), default="list")
     data.add_argument("name", nargs="?", help="dataset to download (mnist, fashion-mnist, cifar10)")
-    data.add_argument("--root", help="data directory to search or download into")
+    data.add_argument("--root", help="data directory to search (the only one, when given) or download into")
+    data.add_argument("--timeout", type=float, metavar="SECONDS",
+                      help="download: give up on a connection or read that stalls this long (default 30)")
+    data.add_argument("--retries", type=int, metavar="N", help="download: further attempts per file (default 3)")
     data.set_defaults(func=cmd_data)
 
     bench_parser = sub.add_parser("bench", help="training throughput (full loop vs model step alone, fp32 vs bf16) against the matmul peak")

@@ -12,7 +12,9 @@ from simvae.data.canvas import load_canvas_dataset
 from simvae.data.celeba import find_celeba_dir, load_celeba
 from simvae.data.cifar10 import find_cifar10_dir, load_cifar10
 from simvae.data.download import download_dataset
+from simvae.data.folder import list_folder, load_folder
 from simvae.data.mnist import find_idx_dir, load_idx_dataset
+from simvae.data.npz import find_npz, load_npz
 from simvae.data.shapes import load_shapes
 from simvae.errors import DataError
 
@@ -56,6 +58,17 @@ DATASETS: dict[str, DatasetEntry] = {
         lambda root: str(find_celeba_dir(root)),
         "CelebA 3x64x64 (centre crop 148, official partition); content: 5-way hair colour; "
         "style: smiling, male, eyeglasses, bangs, pale_skin",
+    ),
+    "npz": DatasetEntry(
+        load_npz,
+        lambda root: ", ".join(str(path) for path in find_npz(root)),
+        "your arrays: data.root=FILE.npz (or a directory with train.npz, test.npz) holding uint8 images, "
+        "integer content and style labels (docs/datasets.md)",
+    ),
+    "folder": DatasetEntry(
+        load_folder,
+        lambda root: str(list_folder(root).directory),
+        "your images: data.root=DIR of DIR/<class>/*.png|jpg, optional DIR/styles.csv style labels (docs/datasets.md)",
     ),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -50,6 +50,7 @@ class Dataset:
     style_classes: dict[str, int] = field(default_factory=dict)  # style task -> number of classes
     likelihood: str = "gaussian"  # the natural p(x|z): "bernoulli" for (near-)binary images
     source: str = ""  # where the data came from, for provenance
+    augment_preset: str = ""  # the preset `augment.preset=auto` picks; "" means the preset named like the dataset
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -62,8 +63,7 @@ class Dataset:
     def with_train_limit(self, limit: int | None) -> "Dataset":
         if limit is None or limit >= len(self.train):
             return self
-        return Dataset(self.name, self.train.subset(torch.arange(limit)), self.val, self.test,
-                       self.class_names, self.style_classes, self.likelihood, self.source)
+        return replace(self, train=self.train.subset(torch.arange(limit)))
 
 
 def split_train_val(train: ImageSet, val_fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:

@@ -16,9 +16,7 @@ downloaded automatically (Google Drive quotas, licence terms): see `MANUAL` for 
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from simvae.data.base import Dataset, ImageSet
+from simvae.data.cache import cache_paths, load_cache, save_cache
 from simvae.data.mnist import data_roots
 from simvae.errors import DataError
 
@@ -71,7 +70,7 @@ def candidate_dirs(root: str | Path | None = None) -> list[Path]:
     dirs = []
     for base in data_roots(root):
         dirs += [base / "celeba", base]
-    return dirs + SYSTEM_DIRS
+    return dirs + ([] if root else SYSTEM_DIRS)  # an explicit root is the only place searched
 
 
 def _first_file(directory: Path, names: tuple[str, ...]) -> Path | None:
@@ -88,9 +87,7 @@ def _image_source(directory: Path) -> Path | None:
 
 
 def _cache_paths(directory: Path) -> list[Path]:
-    """Where the 64x64 cache may live: next to the data, else in ~/.cache/simvae keyed by the data's path."""
-    key = hashlib.sha1(str(directory.resolve()).encode()).hexdigest()[:10]
-    return [directory / CACHE_NAME, Path.home() / ".cache" / "simvae" / f"celeba_{SIZE}-{key}.pt"]
+    return cache_paths(directory, CACHE_NAME)
 
 
 def find_celeba(root: str | Path | None = None) -> CelebAFiles:
@@ -230,46 +227,17 @@ def build_images(source: Path, files: list[str], progress: bool = True, chunk: i
     return images
 
 
-def _load_cache(path: Path, files: list[str]) -> torch.Tensor | None:
-    """The cached images if `path` holds a valid cache for exactly `files`, else None."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # unreadable or partial cache: rebuild it
-        return None
-    ok = (isinstance(payload, dict) and payload.get("version") == CACHE_VERSION and payload.get("crop") == CROP
-          and payload.get("size") == SIZE and payload.get("files") == files)
-    images = payload.get("images") if ok else None
-    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or tuple(images.shape) != (len(files), 3, SIZE, SIZE):
-        return None
-    return images
-
-
-def _save_cache(images: torch.Tensor, files: list[str], directory: Path) -> Path | None:
-    payload = {"version": CACHE_VERSION, "crop": CROP, "size": SIZE, "files": files, "images": images}
-    for path in _cache_paths(directory):
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-            return path
-        except OSError:
-            tmp.unlink(missing_ok=True)
-    return None
-
-
 def celeba_images(found: CelebAFiles, files: list[str], progress: bool = True) -> torch.Tensor:
     """The 64x64 images of `files` in that order, from the cache or built (and cached) once."""
-    for path in _cache_paths(found.directory):
-        if path.is_file():
-            images = _load_cache(path, files)
-            if images is not None:
-                return images
+    meta = {"version": CACHE_VERSION, "crop": CROP, "size": SIZE, "files": files}
+    images = load_cache(_cache_paths(found.directory), meta, len(files))
+    if images is not None and tuple(images.shape[1:]) == (3, SIZE, SIZE):
+        return images
     if found.images is None:
         raise DataError(f"the CelebA cache in {found.directory} does not match {found.partition} and the images are gone; "
                         + MANUAL.format(where=found.directory))
     images = build_images(found.images, files, progress=progress)
-    _save_cache(images, files, found.directory)
+    save_cache(_cache_paths(found.directory), meta, images)
     return images
 
 

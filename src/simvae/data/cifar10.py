@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from simvae.data.base import Dataset, ImageSet, split_train_val
-from simvae.data.mnist import data_roots
+from simvae.data.mnist import data_roots, not_found_fix
 from simvae.errors import DataError
 
 BATCH_DIR = "cifar-10-batches-py"
@@ -66,7 +66,7 @@ def find_cifar10_dir(root: str | Path | None = None) -> Path:
         detail = f" ({incomplete[0]} exists but lacks {', '.join(missing)})"
     raise DataError(
         f"cifar10 not found{detail}: looked for {BATCH_DIR}/ in {', '.join(str(d) for d in dirs)} and for {ARCHIVE} in "
-        f"{', '.join(str(a) for a in archives)}. Fix: {FIX}, or download {ARCHIVE} from "
+        f"{', '.join(str(a) for a in archives)}. Fix: {not_found_fix('cifar10', root)}, or download {ARCHIVE} from "
         f"https://www.cs.toronto.edu/~kriz/cifar.html into {archives[0].parent} (it is extracted on first use)"
     )
 

@@ -1,7 +1,8 @@
 """Fetch MNIST, Fashion-MNIST and CIFAR-10 from their canonical sources, checked against SHA-256.
 
 Each file is streamed into `<file>.part` (resumed with an HTTP Range request when a previous attempt
-left one behind), retried with back-off on network errors and 5xx answers, verified against the
+left one behind) with a progress bar, every connect and read bounded by `timeout` seconds (a stalled
+server fails instead of hanging), retried `retries` times with back-off on network errors and 5xx answers, verified against the
 SHA-256 table below, and only then renamed into place (`os.replace`), so a file under its final name
 is always complete. A wrong checksum deletes the partial file. Files go to
 `<root or the first data root>/<name>/`, where the loaders look first.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from simvae.data.mnist import data_roots
+from simvae.data.mnist import data_roots, system_copy
 from simvae.errors import DataError
 
 BASE_URLS = {
@@ -72,13 +73,18 @@ class _Retryable(Exception):
     """A failure worth another attempt (the connection broke, the server is busy)."""
 
 
+DEFAULT_TIMEOUT = 30.0  # seconds a connection or a single read may take
+DEFAULT_RETRIES = 3  # further attempts per file after the first
+
+
 def download_dataset(name: str, root: str | Path | None = None, progress: bool = True, base_url: str | None = None,
-                     *, retries: int = 3, timeout: float = 60.0) -> Path:
+                     *, retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT) -> Path:
     """Download dataset `name` into `<root or first data root>/<name>/` and return that directory.
 
     Files already present with the right checksum are kept; a `.part` left by an interrupted run is
-    resumed. Raises DataError for an unknown name, a checksum mismatch, or when the network fails
-    `retries` times (naming which files to put where by hand).
+    resumed. `timeout` bounds each connect and read (seconds); a file gets `retries` further attempts.
+    Raises DataError for an unknown name, a checksum mismatch, or when every attempt fails (naming which
+    files to put where by hand, and an installed system copy if there is one).
     """
     if name not in CHECKSUMS:
         hint = " CelebA cannot be downloaded automatically; see `simvae data` for where to put its files." if name.startswith("celeba") else ""
@@ -93,7 +99,14 @@ def download_dataset(name: str, root: str | Path | None = None, progress: bool =
     for filename, sha256 in CHECKSUMS[name].items():
         manual = (f"download {', '.join(BASE_URLS[name] + f for f in CHECKSUMS[name])} by hand (browser, curl, wget) "
                   f"and put {'them' if len(CHECKSUMS[name]) > 1 else 'it'} in {target}")
-        fetch(base + filename, target / filename, sha256, progress=progress, retries=retries, timeout=timeout, manual=manual)
+        try:
+            fetch(base + filename, target / filename, sha256, progress=progress, retries=retries, timeout=timeout, manual=manual)
+        except DataError as error:
+            installed = system_copy(name)
+            if installed is None:
+                raise
+            raise DataError(f"{error}. No download is needed: an installed copy is in {installed}, "
+                            "used when data.root (--root) is left unset") from error
     if name == "cifar10":
         from simvae.data.cifar10 import ARCHIVE, BATCH_DIR, FILES, extract_cifar10
 
@@ -110,14 +123,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, dest: Path, sha256: str, *, progress: bool = True, retries: int = 3, timeout: float = 60.0,
-          manual: str = "") -> Path:
+def fetch(url: str, dest: Path, sha256: str, *, progress: bool = True, retries: int = DEFAULT_RETRIES,
+          timeout: float = DEFAULT_TIMEOUT, manual: str = "") -> Path:
     """Download `url` to `dest` through `dest.part`: resumable, retried, verified, atomic."""
     if dest.is_file() and sha256_of(dest) == sha256:
         return dest
     part = dest.with_name(dest.name + ".part")
     last_error: Exception | None = None
-    for attempt in range(max(1, retries)):
+    attempts = 1 + max(0, retries)
+    for attempt in range(attempts):
         if attempt:
             time.sleep(RETRY_DELAY * 2 ** (attempt - 1))
         try:
@@ -129,8 +143,9 @@ def fetch(url: str, dest: Path, sha256: str, *, progress: bool = True, retries: 
             raise DataError(f"downloading {url} failed: HTTP {error.code} {error.reason}. Manual alternative: {manual}") from error
     else:
         kept = f"; {part.stat().st_size} bytes are kept in {part} and the next attempt resumes from there" if part.is_file() else ""
-        raise DataError(f"downloading {url} failed after {max(1, retries)} attempt(s) ({last_error}){kept}. "
-                        f"Check the network and run the download again, or, as the manual alternative, {manual}")
+        raise DataError(f"downloading {url} failed after {attempts} attempt(s) of at most {timeout:g} s per read "
+                        f"({last_error}){kept}. Check the network and run the download again (for a slow link raise "
+                        f"--timeout SECONDS / --retries N), or, as the manual alternative, {manual}")
     got = sha256_of(part)
     if got != sha256:
         part.unlink(missing_ok=True)

@@ -27,8 +27,13 @@ SYSTEM_DIRS = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")], "mn
 
 
 def data_roots(root: str | Path | None = None) -> list[Path]:
-    """Where datasets are looked for, in order: the flag, $SIMVAE_DATA, ~/.cache/simvae."""
-    roots = [Path(root)] if root else []
+    """Where datasets are looked for: an explicit root alone, else $SIMVAE_DATA, then ~/.cache/simvae.
+
+    An explicit root is never topped up with other places: a typo must fail, not silently load other data.
+    """
+    if root:
+        return [Path(root)]
+    roots = []
     if os.environ.get("SIMVAE_DATA"):
         roots.append(Path(os.environ["SIMVAE_DATA"]))
     roots.append(Path.home() / ".cache" / "simvae")
@@ -39,7 +44,16 @@ def candidate_dirs(name: str, root: str | Path | None = None) -> list[Path]:
     dirs = []
     for base in data_roots(root):
         dirs += [base / name, base]
-    return dirs + SYSTEM_DIRS.get(name, [])
+    return dirs + ([] if root else SYSTEM_DIRS.get(name, []))
+
+
+def not_found_fix(name: str, root: str | Path | None) -> str:
+    """How to get `name` where it was looked for (shared by the loaders' not-found errors)."""
+    if root:
+        return (f"run `simvae data download {name} --root {root}`, point data.root (--root) at the directory "
+                "holding the files, or leave it unset to search $SIMVAE_DATA, ~/.cache/simvae and the system directories")
+    hint = " or install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)" if name == "fashion-mnist" else ""
+    return f"run `simvae data download {name}`{hint}"
 
 
 def find_idx_dir(name: str, root: str | Path | None = None) -> Path:
@@ -49,11 +63,15 @@ def find_idx_dir(name: str, root: str | Path | None = None) -> Path:
         if all(_idx_path(directory, stem) for stem in IDX_FILES.values()):
             return directory
     places = ", ".join(str(d) for d in searched)
-    hint = " or install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)" if name == "fashion-mnist" else ""
     raise DataError(
-        f"{name} not found in {places}: run `simvae data download {name}`{hint}, "
+        f"{name} not found in {places}: {not_found_fix(name, root)}, "
         f"or put {', '.join(f + '.gz' for f in IDX_FILES.values())} in one of those directories"
     )
+
+
+def system_copy(name: str) -> Path | None:
+    """A complete copy installed by a system package (e.g. Debian's dataset-fashion-mnist), if any."""
+    return next((d for d in SYSTEM_DIRS.get(name, []) if all(_idx_path(d, stem) for stem in IDX_FILES.values())), None)
 
 
 def _idx_path(directory: Path, stem: str) -> Path | None:
@@ -70,6 +88,10 @@ def read_idx_splits(name: str, root: str | Path | None) -> tuple[ImageSet, Image
     for split in ("train", "test"):
         if len(arrays[f"{split}_images"]) != len(arrays[f"{split}_labels"]):
             raise DataError(f"{name} in {directory}: {split} images and labels differ in count; fetch the files again")
+        labels, path = arrays[f"{split}_labels"], _idx_path(directory, IDX_FILES[f"{split}_labels"])
+        if len(labels) and int(labels.max()) >= len(CLASS_NAMES[name]):  # uint8: never negative
+            raise DataError(f"{path} holds label {int(labels.max())}, outside 0..{len(CLASS_NAMES[name]) - 1} of {name}: "
+                            "the file is corrupt or not a label file; delete it and fetch it again")
     train = ImageSet(arrays["train_images"].unsqueeze(1), arrays["train_labels"].long())
     test = ImageSet(arrays["test_images"].unsqueeze(1), arrays["test_labels"].long())
     return train, test, directory
