@@ -33,12 +33,23 @@ def shift_hue(x: torch.Tensor, sextants: torch.Tensor) -> torch.Tensor:
     saturation and value: an RGB -> hue -> RGB round trip in about 20 operators (kornia's HSV pair takes 200)."""
     top = x.argmax(1, keepdim=True)  # the first maximal channel decides the sextant, as in RGB -> HSV
     value, chroma = x.gather(1, top), x.amax(1, keepdim=True) - x.amin(1, keepdim=True)
-    # per channel c: (next - after next) / chroma + 2 c, i.e. (g - b), (b - r) + 2, (r - g) + 4
-    offsets = x.roll(-1, dims=1) - x.roll(-2, dims=1)
-    hue = offsets.gather(1, top) / chroma.clamp(min=1e-12) + top * 2 + sextants  # grey: 0 / eps = 0, any hue
+    # per channel c: (next - after next) / chroma + 2 c, i.e. (g - b) / chroma, (b - r) / chroma + 2, (r - g) / chroma + 4
+    spread = x.index_select(1, constant((1, 2, 0), x.device, torch.long)) - x.index_select(1, constant((2, 0, 1), x.device, torch.long))
+    hue = torch.addcdiv(_const((0.0, 2.0, 4.0), x), spread, chroma.clamp(min=1e-12)).gather(1, top) + sextants  # grey: 0 / eps = 0, any hue
     six = _const((6.0,), x, ())
     k = torch.remainder(hue + _const((5.0, 3.0, 1.0), x), six)  # HSV -> RGB: v - c clamp(min(k, 4 - k), 0, 1)
     return value - chroma * torch.minimum(k, _const((4.0,), x, ()) - k).clamp_(0, 1)
+
+
+def applies(n: int, p: float, device: torch.device) -> torch.Tensor:
+    """True (N, 1, 1, 1) where a view gets an op of probability p: a bool for `torch.where`, so the other
+    views pass exactly unchanged."""
+    return torch.rand((n, 1, 1, 1), device=device, dtype=param_dtype(device)) < p
+
+
+def factor(n: int, low: float, high: float, device: torch.device) -> torch.Tensor:
+    """A float32 factor per view (N, 1, 1, 1), uniform in [low, high)."""
+    return torch.empty((n, 1, 1, 1), device=device).uniform_(low, high)
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ class Jitter:
 
     Applied in the fixed order brightness, contrast, saturation, hue (kornia and torchvision shuffle the
     order on every call); components with a neutral range are skipped, and saturation and hue leave
-    one-channel images alone.
+    one-channel images alone. Every view is jittered and the views the p-mask leaves out are put back.
     """
 
     brightness: tuple[float, float] = (1.0, 1.0)
@@ -57,34 +68,27 @@ class Jitter:
     p: float = 1.0
     geometric = False
 
-    def _ranges(self) -> dict[str, tuple[float, float, float]]:
-        """(low, high, neutral) of each active component, hue in sextants."""
-        all_ = {"brightness": (*self.brightness, 1.0), "contrast": (*self.contrast, 1.0),
-                "saturation": (*self.saturation, 1.0), "hue": (6 * self.hue[0], 6 * self.hue[1], 0.0)}
-        return {name: r for name, r in all_.items() if r[:2] != (r[2], r[2])}
-
     def sample(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
-        """Each active component's factor per view (N, 1, 1, 1), hue in sextants; neutral where the mask is off."""
-        ranges = self._ranges()
-        if not ranges:
-            return {}
-        deviation = torch.cat([draw((n, 1, 1, 1), low - neutral, high - neutral, device) for low, high, neutral in ranges.values()], 1)
-        neutral = constant(tuple(r[2] for r in ranges.values()), device, param_dtype(device)).view(1, -1, 1, 1)
-        factors = torch.addcmul(neutral, deviation, coin((n, 1, 1, 1), self.p, device)).float()
-        return dict(zip(ranges, factors.split(1, dim=1)))
+        """Each active component's factor per view (N, 1, 1, 1), hue in sextants (sixths of a turn), and
+        "applies" (where p < 1)."""
+        ranges = {"brightness": self.brightness, "contrast": self.contrast, "saturation": self.saturation,
+                  "hue": (6 * self.hue[0], 6 * self.hue[1])}
+        neutral = {"brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "hue": 0.0}
+        params = {name: factor(n, *r, device) for name, r in ranges.items() if r != (neutral[name],) * 2}
+        return params | ({"applies": applies(n, self.p, device)} if self.p < 1 else {})
 
-    def apply(self, x: torch.Tensor, factors: dict[str, torch.Tensor]) -> torch.Tensor:
-        colour = x.shape[1] == 3
-        if "brightness" in factors:
-            x = (x * factors["brightness"]).clamp_(0, 1)
-        if "contrast" in factors:
+    def apply(self, x: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        colour, original = x.shape[1] == 3, x
+        if "brightness" in params:
+            x = (x * params["brightness"]).clamp_(0, 1)
+        if "contrast" in params:
             mean = (grey(x) if colour else x).mean((1, 2, 3), keepdim=True)
-            x = torch.lerp(mean, x, factors["contrast"]).clamp_(0, 1)
-        if "saturation" in factors and colour:
-            x = torch.lerp(grey(x), x, factors["saturation"]).clamp_(0, 1)
-        if "hue" in factors and colour:
-            x = shift_hue(x, factors["hue"])
-        return x
+            x = torch.lerp(mean, x, params["contrast"]).clamp_(0, 1)
+        if "saturation" in params and colour:
+            x = torch.lerp(grey(x), x, params["saturation"]).clamp_(0, 1)
+        if "hue" in params and colour:
+            x = shift_hue(x, params["hue"])
+        return torch.where(params["applies"], x, original) if "applies" in params else x
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.apply(x, self.sample(len(x), x.device))
@@ -99,13 +103,9 @@ class Brightness:
     p: float = 1.0
     geometric = False
 
-    def sample(self, n: int, device: torch.device) -> torch.Tensor:
-        """Each view's factor (N, 1, 1, 1); 1 where the mask is off."""
-        deviation = draw((n, 1, 1, 1), self.factor[0] - 1, self.factor[1] - 1, device)
-        return (deviation * coin((n, 1, 1, 1), self.p, device)).add_(1.0).float()
-
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return (x * self.sample(len(x), x.device)).clamp_(0, 1)
+        out = (x * factor(len(x), *self.factor, x.device)).clamp_(0, 1)
+        return torch.where(applies(len(x), self.p, x.device), out, x) if self.p < 1 else out
 
 
 @dataclass(frozen=True)
@@ -115,14 +115,10 @@ class Grayscale:
     p: float = 0.1
     geometric = False
 
-    def sample(self, n: int, device: torch.device) -> torch.Tensor:
-        """True (N, 1, 1, 1) where the view turns grey (a bool for `torch.where`: exactly grey, not blended)."""
-        return torch.rand((n, 1, 1, 1), device=device, dtype=param_dtype(device)) < self.p
-
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] != 3:
             return x
-        return torch.where(self.sample(len(x), x.device), grey(x), x)
+        return torch.where(applies(len(x), self.p, x.device), grey(x), x)
 
 
 @dataclass(frozen=True)

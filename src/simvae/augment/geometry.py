@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 CANDIDATES = 10  # crop boxes drawn per view, as torchvision and kornia do; the first that fits is kept
+PLACE = ((1.0, 0.0, 0.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0, 0.0, 1.0))
 Affine = tuple[torch.Tensor, torch.Tensor]  # scale (N, 2) and offset (N, 2): input = scale * output + offset
 
 
@@ -54,16 +55,21 @@ def then(affine: Affine, scale: torch.Tensor, offset: torch.Tensor) -> Affine:
 
 def warp(images: torch.Tensor, affine: Affine) -> torch.Tensor:
     """Resample every image (N, C, H, W) through its own map, bilinearly; outside the image is black."""
-    scale, offset = affine
-    theta = torch.cat([torch.diag_embed(scale), offset.unsqueeze(2)], dim=2).to(images.dtype)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=True)
+    # (sx, sy, tx, ty) @ PLACE = (sx, 0, tx, 0, sy, ty), the rows of the (2, 3) matrix
+    theta = (torch.cat(affine, dim=1) @ constant(PLACE, images.device, param_dtype(images.device))).to(images.dtype)
+    grid = F.affine_grid(theta.view(-1, 2, 3), list(images.shape), align_corners=True)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
-def _pixels(size: tuple[int, int], device: torch.device, minus: int = 0) -> torch.Tensor:
-    """(W - minus, H - minus) as a constant (2,), at least 1."""
+def per_axis(values: tuple[float, float], device: torch.device) -> torch.Tensor:
+    """An (x, y) constant (2,) in the parameter dtype."""
+    return constant(values, device, param_dtype(device))
+
+
+def pixel_scale(size: tuple[int, int]) -> tuple[float, float]:
+    """W / (W - 1) and H / (H - 1): a fraction f of the width spans 2 f W / (W - 1) in align_corners coordinates."""
     height, width = size
-    return constant((max(width - minus, 1), max(height - minus, 1)), device, param_dtype(device))
+    return width / max(width - 1, 1), height / max(height - 1, 1)
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,9 @@ class Crop:
         device = affine[0].device
         box = self.sample(len(affine[0]), size, device)
         # kornia maps the box's corner pixel centres onto the output's: half-extent (w - 1) / (W - 1)
-        scale = torch.addcmul(-1 / _pixels(size, device, 1), box, _pixels(size, device) / _pixels(size, device, 1))
+        height, width = size
+        minus = (-1 / max(width - 1, 1), -1 / max(height - 1, 1))
+        scale = torch.addcmul(per_axis(minus, device), box, per_axis(pixel_scale(size), device))
         room = torch.rsub(scale, 1.0)  # the box centre moves within +-room
         return then(affine, scale, draw(scale.shape, -1.0, 1.0, device) * room)
 
@@ -117,9 +125,9 @@ class Flip:
 
     def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
         scale, offset = affine
-        scale = scale.clone()
-        scale[:, self.axis] *= self.sample(len(scale), scale.device).mul_(-2.0).add_(1.0)
-        return scale, offset
+        flipped = self.sample(len(scale), scale.device).view(-1, 1)
+        axis = constant((-2.0, 0.0) if self.axis == 0 else (0.0, -2.0), scale.device, scale.dtype)
+        return torch.addcmul(scale, scale, flipped * axis), offset  # scale * (1 - 2 flipped) on the axis
 
 
 @dataclass(frozen=True)
@@ -131,10 +139,10 @@ class Translate:
 
     def sample(self, n: int, device: torch.device) -> torch.Tensor:
         """Shifts (N, 2) as fractions of the width and height."""
-        return draw((n, 2), -1.0, 1.0, device) * constant(self.max, device, param_dtype(device))
+        return draw((n, 2), -1.0, 1.0, device) * per_axis(self.max, device)
 
     def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
         device = affine[0].device
-        # a shift of f W pixels is 2 f W / (W - 1) in align_corners coordinates; sampling at -shift moves the view by +shift
-        offset = self.sample(len(affine[0]), device) * (-2 * _pixels(size, device) / _pixels(size, device, 1))
+        # sampling at -shift moves the view by +shift
+        offset = self.sample(len(affine[0]), device) * per_axis(tuple(-2 * k for k in pixel_scale(size)), device)
         return then(affine, torch.ones_like(offset), offset)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from simvae.augment.geometry import constant
 from simvae.augment.pipeline import Pipeline, check_ops
 
 RATIO = [0.75, 1.3]  # the official aspect-ratio range of RandomResizedCrop
@@ -84,7 +85,7 @@ def preset_for(preset: str, dataset: str) -> str:
 
 def to_float(images: torch.Tensor, binarise: bool = False) -> torch.Tensor:
     """uint8 images in [0, 255] -> float in [0, 1] (thresholded at 0.5 for binarised data)."""
-    x = images.float().div_(255.0)
+    x = images.float().div_(constant((255.0,), images.device, torch.float32))  # a Python 255 would cost 4 more operators
     return (x > 0.5).float() if binarise else x
 
 
