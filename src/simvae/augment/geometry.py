@@ -27,7 +27,7 @@ def param_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def constant(values: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """A small constant on the device, copied there once per process rather than once per call."""
     return torch.tensor(values, dtype=dtype).to(device)
