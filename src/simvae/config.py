@@ -17,7 +17,7 @@ from typing import Any, Literal
 import torch
 import yaml
 
-from simvae.augment import PRESETS
+from simvae.augment import PRESETS, check_ops
 from simvae.errors import ConfigError
 from simvae.fields import bounded, check_bounds
 from simvae.methods import METHODS, MethodConfig, method_config
@@ -42,6 +42,9 @@ class DataConfig:
 class AugmentConfig:
     preset: str = "auto"  # "auto" picks the dataset's official preset; see simvae.augment.PRESETS
     views: int = bounded(2, ge=1)  # J, augmented views per image
+    # operations and their parameters, e.g. [{crop: {scale: [0.4, 1]}}, {hflip: {p: 0.5}}]; replaces the
+    # preset when non-empty (docs/augmentations.md)
+    ops: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -112,6 +115,8 @@ class RunConfig:
         for key, value, known in (("net.backbone", self.net.backbone, BACKBONES), ("augment.preset", self.augment.preset, PRESETS)):
             if value != "auto" and value not in known:
                 raise ConfigError(f"config value {key}={value!r} is unknown; available: auto, {', '.join(sorted(known))}")
+        if self.augment.ops is not None:
+            check_ops(self.augment.ops)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -153,6 +158,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if value not in args:
             raise ConfigError(f"config value {key}={value!r} is invalid: expected one of {list(args)}")
         return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config value {key}={value!r} must be a mapping")
+        return {k: _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"config value {key}={value!r} must be a list")

@@ -1,7 +1,9 @@
+import copy
+
 import pytest
 import torch
 
-from simvae.augment import PRESETS, ViewAugmenter, preset_for
+from simvae.augment import PRESETS, ViewAugmenter, check_ops, preset_for
 
 SIZES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "fashion-mnist-canvas": (1, 40, 40), "shapes": (3, 32, 32),
          "cifar10": (3, 32, 32), "celeba": (3, 64, 64), "simclr-cifar10": (3, 32, 32)}
@@ -39,20 +41,28 @@ def test_seeded_views_repeat(preset):
 
 
 def test_each_view_gets_its_own_crop_within_the_official_bounds():
-    augmenter = ViewAugmenter("fashion-mnist", (28, 28), views=2)
+    crop = check_ops(PRESETS["fashion-mnist"].ops)[0]
     torch.manual_seed(0)
-    augmenter(images((1, 28, 28), n=64))
-    crop = augmenter.pipeline[0]._params  # kornia's record of the per-sample parameters just used
-    boxes = crop["src"]  # (N, 4, 2) corners of each crop in the source image
-    width = boxes[:, 1, 0] - boxes[:, 0, 0] + 1
-    height = boxes[:, 2, 1] - boxes[:, 1, 1] + 1
-    area = width * height / (28 * 28)
-    assert len(boxes) == 128 and len(set(area.tolist())) > 50, "crops must be drawn per view"
-    assert area.min() >= 0.4 - 0.08 and area.max() <= 1.0  # scale (0.4, 1), up to pixel rounding
-    ratio = width / height
-    assert ratio.min() >= 0.75 - 0.1 and ratio.max() <= 1.3 + 0.1
-    flips = augmenter.pipeline[1]._params["batch_prob"]
-    assert 0.3 < flips.float().mean() < 0.7
+    box = crop.sample(128, (28, 28), torch.device("cpu"))  # (width, height) as fractions of the image's
+    area, ratio = box.prod(1), box[:, 0] / box[:, 1]
+    assert len(set(area.tolist())) > 120, "crops must be drawn per view"
+    assert area.min() >= 0.4 and area.max() <= 1.0  # scale (0.4, 1): continuous boxes, no pixel rounding
+    assert ratio.min() >= 0.75 and ratio.max() <= 1.3
+
+
+def test_none_returns_the_clean_images_exactly():
+    x = images((3, 32, 32))
+    views = ViewAugmenter("none", (32, 32), views=2)(x)
+    assert torch.equal(views[:, 0], x.float() / 255) and torch.equal(views[:, 1], x.float() / 255)
+
+
+def test_an_op_list_equal_to_a_preset_gives_the_presets_views():
+    x = images((3, 32, 32))
+    torch.manual_seed(3)
+    preset = ViewAugmenter("simclr-cifar10", (32, 32), views=2)(x)
+    torch.manual_seed(3)
+    listed = ViewAugmenter("none", (32, 32), views=2, ops=copy.deepcopy(PRESETS["simclr-cifar10"].ops))(x)
+    assert torch.equal(preset, listed)
 
 
 def test_clean_transform_only_scales_or_binarises():

@@ -1,5 +1,7 @@
-"""Batched view augmentations on the training device (kornia), J independent views per image."""
+"""Batched view augmentations on the training device, J independent views per image: presets and
+configurable op lists (`augment.ops`), run as one fused warp plus vectorised colour operations."""
 
+from simvae.augment.pipeline import OPS, check_ops
 from simvae.augment.views import PRESETS, Preset, ViewAugmenter, preset_for, to_float
 
-__all__ = ["PRESETS", "Preset", "ViewAugmenter", "preset_for", "to_float"]
+__all__ = ["OPS", "PRESETS", "Preset", "ViewAugmenter", "check_ops", "preset_for", "to_float"]

@@ -1,0 +1,148 @@
+"""Geometric view operations, fused into one warp per call.
+
+Every geometric op here is axis-aligned (a scale, possibly negative, and a shift per axis), so a chain of
+them is one per-view map `input = scale * output + offset` on (N, 2) tensors, with x then y. The
+coordinates are normalised with `align_corners=True` (-1 and 1 are the centres of the first and last
+pixel, kornia's convention). One `affine_grid` + `grid_sample` then applies the whole chain.
+
+Parameters are drawn and combined in float64 (float32 on MPS), where Python-number arithmetic costs
+one operator instead of five (a float32 tensor casts each wrapped number); see simvae.augment.ops_count.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+CANDIDATES = 10  # crop boxes drawn per view, as torchvision and kornia do; the first that fits is kept
+PLACE = ((1.0, 0.0, 0.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0, 0.0, 1.0))
+Affine = tuple[torch.Tensor, torch.Tensor]  # scale (N, 2) and offset (N, 2): input = scale * output + offset
+
+
+def param_dtype(device: torch.device) -> torch.dtype:
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+@functools.cache
+def constant(values: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A small constant on the device, copied there once per process rather than once per call."""
+    return torch.tensor(values, dtype=dtype).to(device)
+
+
+def draw(shape: tuple[int, ...], low: float, high: float, device: torch.device) -> torch.Tensor:
+    """Uniform in [low, high), per view."""
+    return torch.empty(shape, device=device, dtype=param_dtype(device)).uniform_(low, high)
+
+
+def coin(shape: tuple[int, ...], p: float, device: torch.device) -> torch.Tensor:
+    """A per-view Bernoulli(p) draw, 1.0 where the op applies: a mask to multiply or blend, never to index."""
+    return torch.empty(shape, device=device, dtype=param_dtype(device)).bernoulli_(p)
+
+
+def identity(n: int, device: torch.device) -> Affine:
+    dtype = param_dtype(device)
+    return torch.ones(n, 2, device=device, dtype=dtype), torch.zeros(n, 2, device=device, dtype=dtype)
+
+
+def then(affine: Affine, scale: torch.Tensor, offset: torch.Tensor) -> Affine:
+    """`affine` followed, in image order, by the map (scale, offset) on its output."""
+    return affine[0] * scale, torch.addcmul(affine[1], affine[0], offset)
+
+
+def warp(images: torch.Tensor, affine: Affine) -> torch.Tensor:
+    """Resample every image (N, C, H, W) through its own map, bilinearly; outside the image is black."""
+    # (sx, sy, tx, ty) @ PLACE = (sx, 0, tx, 0, sy, ty), the rows of the (2, 3) matrix
+    theta = (torch.cat(affine, dim=1) @ constant(PLACE, images.device, param_dtype(images.device))).to(images.dtype)
+    grid = F.affine_grid(theta.view(-1, 2, 3), list(images.shape), align_corners=True)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+def per_axis(values: tuple[float, float], device: torch.device) -> torch.Tensor:
+    """An (x, y) constant (2,) in the parameter dtype."""
+    return constant(values, device, param_dtype(device))
+
+
+def pixel_scale(size: tuple[int, int]) -> tuple[float, float]:
+    """W / (W - 1) and H / (H - 1): a fraction f of the width spans 2 f W / (W - 1) in align_corners coordinates."""
+    height, width = size
+    return width / max(width - 1, 1), height / max(height - 1, 1)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Random resized crop (torchvision's and kornia's RandomResizedCrop), resampled to the full size.
+
+    The box's area is a fraction in `scale` of the image's, its aspect ratio (width / height) log-uniform
+    in `ratio`; ten candidates are drawn per view and the first that fits is kept, as tensor operations
+    rather than a rejection loop that reads values back. Two small differences from kornia: box sizes and
+    positions are continuous rather than whole pixels (so the areas spread by up to a pixel per side
+    around kornia's), and when no candidate fits (probability below 1e-6 for the presets) the box is the
+    whole image rather than the widest box of an allowed ratio.
+    """
+
+    scale: tuple[float, float] = (0.08, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    geometric = True
+
+    def sample(self, n: int, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+        """Each view's box width and height as fractions (N, 2) of the image's."""
+        height, width = size
+        area = draw((n, CANDIDATES, 1), *self.scale, device)
+        # width / W = sqrt(area * ratio * H / W), height / H = sqrt(area / (ratio * H / W))
+        shift = math.log(height / width)
+        stretch = draw((n, CANDIDATES, 1), math.log(self.ratio[0]) + shift, math.log(self.ratio[1]) + shift, device).exp_()
+        box = torch.cat([area * stretch, area / stretch], dim=2).sqrt_()
+        fits = (box <= 1.0).all(2)
+        first = fits & (fits.cumsum(1) == 1)  # one-hot on the first fitting candidate, or all false
+        chosen = (box * first.unsqueeze(2)).sum(1)
+        return torch.where(first.any(1, keepdim=True), chosen, 1.0)
+
+    def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
+        device = affine[0].device
+        box = self.sample(len(affine[0]), size, device)
+        # kornia maps the box's corner pixel centres onto the output's: half-extent (w - 1) / (W - 1)
+        height, width = size
+        minus = (-1 / max(width - 1, 1), -1 / max(height - 1, 1))
+        scale = torch.addcmul(per_axis(minus, device), box, per_axis(pixel_scale(size), device))
+        room = torch.rsub(scale, 1.0)  # the box centre moves within +-room
+        return then(affine, scale, draw(scale.shape, -1.0, 1.0, device) * room)
+
+
+@dataclass(frozen=True)
+class Flip:
+    """Mirror a view with probability p: left-right (`hflip`, axis 0 = x) or upside down (`vflip`, axis 1 = y)."""
+
+    axis: int
+    p: float = 0.5
+    geometric = True
+
+    def sample(self, n: int, device: torch.device) -> torch.Tensor:
+        return coin((n,), self.p, device)  # 1 where the view is flipped
+
+    def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
+        scale, offset = affine
+        flipped = self.sample(len(scale), scale.device).view(-1, 1)
+        axis = constant((-2.0, 0.0) if self.axis == 0 else (0.0, -2.0), scale.device, scale.dtype)
+        return torch.addcmul(scale, scale, flipped * axis), offset  # scale * (1 - 2 flipped) on the axis
+
+
+@dataclass(frozen=True)
+class Translate:
+    """Shift a view by up to `max` of its width and height (uniform per view and axis); the gap is black."""
+
+    max: tuple[float, float] = (0.1, 0.1)
+    geometric = True
+
+    def sample(self, n: int, device: torch.device) -> torch.Tensor:
+        """Shifts (N, 2) as fractions of the width and height."""
+        return draw((n, 2), -1.0, 1.0, device) * per_axis(self.max, device)
+
+    def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
+        device = affine[0].device
+        # sampling at -shift moves the view by +shift
+        offset = self.sample(len(affine[0]), device) * per_axis(tuple(-2 * k for k in pixel_scale(size)), device)
+        return then(affine, torch.ones_like(offset), offset)
