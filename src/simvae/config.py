@@ -36,6 +36,7 @@ class DataConfig:
     val_fraction: float = bounded(0.1, gt=0, lt=0.5)  # carved from train, seeded
     limit_train: int | None = bounded(None, ge=1)  # keep only this many training images (quick runs)
     split_seed: int = 0
+    image_size: int | None = bounded(None, ge=8)  # folder data: resize to this square size (null: the common size)
 
 
 @dataclass

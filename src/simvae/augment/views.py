@@ -3,7 +3,7 @@
 Every preset is an op list (simvae.augment.pipeline), the same form as `augment.ops` in a config, so a
 preset and a user's list run the same code: the J*B stacked views get their own random parameters,
 drawn on the images' device in a handful of batched operators. The official presets follow the SimVAE
-code (paper.md section 3.3): random resized crop, *vertical* flip, colour jitter always on for colour
+code (docs/model.md §3.3): random resized crop, *vertical* flip, colour jitter always on for colour
 data, binarisation for MNIST.
 
 Two deliberate departures. The official CIFAR-10 pipeline first upsamples each 32x32 image to 256x256,

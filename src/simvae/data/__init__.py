@@ -24,6 +24,7 @@ class DatasetEntry:
     load: Callable[..., Dataset]  # (root, val_fraction, split_seed) -> Dataset
     locate: Callable[[str | Path | None], str]  # where the data is (raises DataError when missing)
     description: str
+    resizes: bool = False  # its loader takes `image_size` (data.image_size)
 
 
 DATASETS: dict[str, DatasetEntry] = {
@@ -69,14 +70,21 @@ DATASETS: dict[str, DatasetEntry] = {
         load_folder,
         lambda root: str(list_folder(root).directory),
         "your images: data.root=DIR of DIR/<class>/*.png|jpg, optional DIR/styles.csv style labels (docs/datasets.md)",
+        resizes=True,
     ),
 }
 
 
-def load_dataset(name: str, root: str | Path | None = None, val_fraction: float = 0.1, split_seed: int = 0) -> Dataset:
+def load_dataset(name: str, root: str | Path | None = None, val_fraction: float = 0.1, split_seed: int = 0,
+                 image_size: int | None = None) -> Dataset:
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; available: {sorted(DATASETS)} (see `simvae data`)")
-    return DATASETS[name].load(root, val_fraction, split_seed)
+    entry = DATASETS[name]
+    if image_size is None:
+        return entry.load(root, val_fraction, split_seed)
+    if not entry.resizes:
+        raise DataError(f"data.image_size resizes image folders (data.name=folder) only; {name} has a fixed size: drop it")
+    return entry.load(root, val_fraction, split_seed, image_size)
 
 
 __all__ = ["DATASETS", "Dataset", "ImageSet", "download_dataset", "load_dataset", "split_train_val"]

@@ -85,7 +85,8 @@ def architecture(config: RunConfig, dataset: Dataset | None = None) -> dict[str,
     """What `auto` resolved to for this config, and the method's parameter count (`dataset` skips loading it)."""
     setup = build(config, dataset)
     return {"parameters": sum(p.numel() for p in setup.method.parameters()), "backbone": setup.spec.backbone,
-            "augment_preset": preset_for(config.augment.preset, config.data.name)}
+            "augment_preset": "augment.ops" if config.augment.ops else
+            preset_for(config.augment.preset, setup.dataset.augment_preset or setup.dataset.name)}
 
 
 def mean_std(values: list[float]) -> dict[str, Any]:
