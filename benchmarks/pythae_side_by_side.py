@@ -28,7 +28,7 @@ from simvae.config import load_config
 from simvae.data import load_dataset
 from simvae.nets.mlp import MLPDecoder, MLPEncoder
 from simvae.runs.rundir import machine
-from simvae.train import train
+from simvae.training import train
 
 LATENT, BATCH, LR = 10, 128, 1e-3
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from simvae.data.shapes import load_shapes
+
 CHROMIUM = Path("/usr/bin/chromium")
 MISSING_CHROMIUM = (
     "headless Chromium not found: install Debian's chromium (apt-get install chromium; scripts/setup.sh does this as root)"
@@ -101,3 +103,9 @@ def render_in_chromium(path: str | os.PathLike) -> dict:
 def render_html() -> Callable[[str | os.PathLike], dict]:
     """`render_html(path)` -> {"images", "broken_images", "tables", "rows", "title"}: see render_in_chromium."""
     return render_in_chromium
+
+
+@pytest.fixture(scope="session")
+def small_shapes():
+    """A small copy of the embedded shapes data (the full data takes seconds to generate)."""
+    return load_shapes(0.1, 0, sizes={"train": 300, "test": 300})

@@ -86,5 +86,5 @@ def test_the_graph_sees_imports_inside_functions(tmp_path):
 
 def test_simvae_has_no_import_cycle():
     edges = graph()
-    assert "simvae.train.loop" in edges and "simvae.config" in edges["simvae.train.loop"]
+    assert "simvae.training.loop" in edges and "simvae.config" in edges["simvae.training.loop"]
     assert find_cycle(edges) is None, f"import cycle: {' -> '.join(find_cycle(edges))}"

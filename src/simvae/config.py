@@ -71,10 +71,12 @@ class TrainConfig:
     precision: Precision = "32-true"
     sync_batchnorm: bool = False  # BatchNorm statistics over all processes (torch's SyncBatchNorm; GPUs only)
     threads: int | None = bounded(None, ge=1)  # torch CPU threads; null = torch's default
+    loggers: list[Literal["csv", "tensorboard"]] = field(default_factory=lambda: ["csv"])  # RUN/logs/<name>
 
 
-# train settings that say where a run executes, not what it computes: a resume or a rerun may change them
-EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm")
+# train settings that say where a run executes and what it logs, not what it computes: a resume or a rerun may
+# change them
+EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm", "loggers")
 # what `simvae train --resume RUN key=value` may change besides eval.*: where the run executes, the learning rate
 # (the NaN guard's advice: continue the last good checkpoint with a lower one) and the epochs (to extend a run);
 # every change is recorded in the run's provenance.json

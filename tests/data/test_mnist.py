@@ -109,7 +109,7 @@ def test_simvae_learns_real_fashion_mnist_content(tmp_path):
     from simvae.config import load_config
     from simvae.evaluate import evaluate
     from simvae.runs import load_trained
-    from simvae.train import train
+    from simvae.training import train
 
     config = load_config("configs/fashion-mnist.yaml" if Path("configs/fashion-mnist.yaml").is_file() else None,
                          ["data.name=fashion-mnist", "data.limit_train=12800", "train.epochs=3", "eval.max_train=5000",

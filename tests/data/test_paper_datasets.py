@@ -234,7 +234,7 @@ def _smoke_methods():
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist-canvas", "cifar10", "celeba"])
 def test_few_training_steps(isolated, fakes, tmp_path, name, method):
     from simvae.config import load_config
-    from simvae.train import train
+    from simvae.training import train
 
     _write(name, isolated, fakes)
     config = load_config(overrides=[f"data.name={name}", f"data.root={isolated}", "train.epochs=1",
@@ -249,7 +249,7 @@ def test_few_training_steps(isolated, fakes, tmp_path, name, method):
                                            ("cifar10", "resnet18")])
 def test_few_training_steps_with_resnets(isolated, fakes, tmp_path, name, backbone):
     from simvae.config import load_config
-    from simvae.train import train
+    from simvae.training import train
 
     _write(name, isolated, fakes)
     config = load_config(overrides=[f"data.name={name}", f"data.root={isolated}", "train.epochs=1", "train.batch_size=4",

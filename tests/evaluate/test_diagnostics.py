@@ -17,7 +17,7 @@ from simvae.evaluate.diagnostics import (
     view_variance_ratio,
 )
 from simvae.runs import setup as run_setup
-from simvae.train import train
+from simvae.training import train
 
 
 def random(*shape, seed=0):

@@ -17,7 +17,7 @@ def test_execution_keys_may_differ(tmp_path):
     run_dir = saved_run(tmp_path, "train.devices=2", "train.num_nodes=2", "train.strategy=ddp",
                         "train.accelerator=cuda", "train.sync_batchnorm=true")
     check_same_config(load_config(), run_dir)  # the same run, made on 4 GPUs: reused
-    assert {"devices", "num_nodes", "strategy", "accelerator", "sync_batchnorm"} == set(EXECUTION_KEYS)
+    assert {"devices", "num_nodes", "strategy", "accelerator", "sync_batchnorm", "loggers"} == set(EXECUTION_KEYS)
 
 
 @pytest.mark.parametrize("override, named", [("train.epochs=3", "train.epochs: 3 -> 10"),

@@ -32,7 +32,7 @@ from simvae.methods import METHODS
 from simvae.output import write_json
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.runs.rundir import record_resume
-from simvae.train import train
+from simvae.training import train
 
 RUN_DIR_ENV = "SIMVAE_RUN_DIR"  # hands the default run directory to the processes a multi-device launch starts
 # The demo: SimVAE on the embedded shapes, sized to finish in a few minutes on 2 CPU cores.

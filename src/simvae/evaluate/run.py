@@ -20,7 +20,8 @@ from simvae.evaluate.probes import (
 )
 from simvae.output import markdown_table, write_json
 from simvae.runs import Setup, load_trained
-from simvae.train.loop import HISTORY
+from simvae.runs import loggers as run_loggers
+from simvae.runs.rundir import HISTORY
 
 PROBES = ("linear", "mlp", "knn", "gmm")
 SPLITS = ("train", "val", "test")
@@ -124,4 +125,23 @@ def evaluate_run(run_dir: str | Path, progress: bool = True, device: str = "cpu"
     (run_dir / RESULTS).write_text(results_table(results, classes, f"{config.method.name} on {config.data.name}") + "\n")
     if config.eval.figures:
         write_figures(setup, config, run_dir)
+    log_evaluation(setup, config, run_dir, results)
     return payload
+
+
+def log_evaluation(setup: Setup, config: RunConfig, run_dir: Path, results: dict[str, Any]) -> None:
+    """Probe accuracies (and, for generative methods, reconstructions and samples) to the run's loggers,
+    at the last training step."""
+    history_path = run_dir / HISTORY
+    step = json.loads(history_path.read_text())[-1]["step"] if history_path.is_file() else 0
+    loggers = run_loggers.make_loggers(config.train.loggers, run_dir)
+    run_loggers.log_metrics(loggers, run_loggers.probe_metrics(results), step)
+    method = setup.method
+    if hasattr(method, "reconstruct"):
+        device = next(method.parameters()).device
+        clean = setup.augmenter.clean(setup.dataset.test.images[:8].to(device))
+        run_loggers.log_images(loggers, "reconstructions", torch.cat([clean, method.reconstruct(clean)]), step)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            run_loggers.log_images(loggers, "samples", method.sample(8), step)
+    run_loggers.close(loggers)

@@ -31,7 +31,7 @@ from simvae.methods import METHODS
 from simvae.output import markdown_table
 from simvae.runs import build
 from simvae.runs.rundir import machine
-from simvae.train.loop import (
+from simvae.training.loop import (
     batch_indices,
     loop_step,
     make_fabric,

@@ -32,7 +32,7 @@ from simvae.output import markdown_table, write_json
 from simvae.runs import build
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.runs.rundir import CONFIG, PROVENANCE, provenance
-from simvae.train import train
+from simvae.training import train
 
 PROBE_TITLES = {"linear": "linear probe", "mlp": "MLP probe", "knn": "kNN (cosine)", "gmm": "GMM clustering accuracy"}
 

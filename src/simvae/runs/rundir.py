@@ -21,10 +21,11 @@ from simvae.config import RunConfig
 from simvae.errors import RunDirError
 from simvae.output import atomic_write, remove_stale_temporaries, write_json
 
-PACKAGES = ("simvae", "torch", "kornia", "lightning-fabric", "scikit-learn", "numpy")
+PACKAGES = ("simvae", "torch", "lightning-fabric", "scikit-learn", "numpy")
 
 PROVENANCE = "provenance.json"  # how a run was made: commit, versions, command, machine, data, resumes
 CONFIG = "config.yaml"  # the resolved config
+HISTORY = "train_history.json"  # the loss curve, written with every checkpoint
 LOCK = ".lock"
 
 

@@ -12,8 +12,8 @@ from simvae.config import load_config
 from simvae.errors import ConfigError
 from simvae.methods import ModelSpec, build_method, method_config
 from simvae.runs import load_trained
-from simvae.train import train
-from simvae.train.loop import sync_batchnorm
+from simvae.training import train
+from simvae.training.loop import sync_batchnorm
 
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3)
 ONE_CPU = SimpleNamespace(world_size=1, device=torch.device("cpu"))

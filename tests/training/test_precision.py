@@ -11,7 +11,7 @@ from simvae.config import load_config
 from simvae.data.base import Dataset, ImageSet
 from simvae.methods import METHODS, ModelSpec, build_method, method_config
 from simvae.runs import setup as run_setup
-from simvae.train import loop
+from simvae.training import loop
 
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3, likelihood="gaussian")
 

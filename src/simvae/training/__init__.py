@@ -1,5 +1,5 @@
 """Training: the Fabric loop and what guards it (sync-free NaN check, SIGTERM checkpoints, run-directory lock)."""
 
-from simvae.train.loop import train, train_step
+from simvae.training.loop import train, train_step
 
 __all__ = ["train", "train_step"]

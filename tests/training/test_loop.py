@@ -11,7 +11,7 @@ from simvae.config import load_config
 from simvae.errors import ConfigError, TrainingDiverged
 from simvae.methods.simvae import SimVAE
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
-from simvae.train import train
+from simvae.training import train
 
 TINY = ["data.limit_train=256", "train.batch_size=32", "train.epochs=2", "net.latent_dim=4", "train.log_every=3",
         "train.checkpoint_every=1000"]

@@ -34,6 +34,7 @@ from simvae.distributed import gather_objects, rank_seed
 from simvae.errors import ConfigError
 from simvae.methods import Method
 from simvae.output import write_json
+from simvae.runs import loggers as run_loggers
 from simvae.runs.checkpoint import (
     CHECKPOINT,
     load_checkpoint,
@@ -41,11 +42,9 @@ from simvae.runs.checkpoint import (
     rng_state,
     save_atomic,
 )
-from simvae.runs.rundir import RunDirLock, write_run_header
-from simvae.runs.setup import Setup, build
-from simvae.train.guard import StopSignals, TermLog, interrupted, reduce_flag
-
-HISTORY = "train_history.json"
+from simvae.runs.rundir import HISTORY, RunDirLock, write_run_header
+from simvae.runs.setup import Setup, build, data_spec
+from simvae.training.guard import StopSignals, TermLog, interrupted, reduce_flag
 
 
 def make_fabric(config: RunConfig) -> Fabric:
@@ -152,7 +151,8 @@ def save(fabric: Fabric, run_dir: Path, setup: Setup, optimizer: torch.optim.Opt
     ranks_rng = gather_objects(rng_state())
     if fabric.is_global_zero:
         payload = {"model": setup.method.state_dict(), "optimizer": optimizer.state_dict(), "rng": ranks_rng[0],
-                   "rng_ranks": ranks_rng, "world_size": fabric.world_size, "config": config.to_dict(), **state}
+                   "rng_ranks": ranks_rng, "world_size": fabric.world_size, "config": config.to_dict(),
+                   "data_spec": data_spec(setup), **state}
         save_atomic(payload, run_dir / CHECKPOINT)
         write_json(run_dir / HISTORY, state["history"])
     fabric.barrier()
@@ -216,8 +216,9 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
         state["step"] = min(state["images_seen"] // images_per_step, total_steps)
         state["epoch"] = state["step"] // steps_per_epoch
 
-    # 4. the loop
+    # 4. the loop, logged to train_history.json (with the checkpoints) and the run's loggers (rank 0)
     log = TermLog(fabric.device, state["running"])
+    loggers = run_loggers.make_loggers(t.loggers, run_dir) if fabric.is_global_zero else []
     last_good = state["step"] if resume else None
     bar = tqdm(total=total_steps, initial=state["step"], desc=f"{config.method.name} on {config.data.name}",
                disable=not (progress and fabric.is_global_zero), dynamic_ncols=True)
@@ -242,6 +243,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
                     if at_log:
                         point = log.point(step, steps_per_epoch, (step - 1) % t.log_every + 1)
                         state["history"].append(point)
+                        run_loggers.log_metrics(loggers, {f"train/{k}": v for k, v in point.items() if k != "step"}, step)
                         state["running"] = {}
                         bar.set_postfix({k: f"{v:.3g}" for k, v in point.items() if k not in ("step", "epoch")}, refresh=False)
                 bar.update(1)
@@ -257,3 +259,4 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
         return state
     finally:
         bar.close()
+        run_loggers.close(loggers)

@@ -29,7 +29,7 @@ from simvae.data.base import Dataset, ImageSet
 from simvae.methods import ModelSpec, build_method, method_config
 from simvae.runs import setup as run_setup
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
-from simvae.train import loop
+from simvae.training import loop
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32" or not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),

@@ -1,0 +1,45 @@
+"""The public Python API: what the CLI does, as functions (`simvae/__init__.py` exports exactly these).
+
+    run = simvae.train("configs/fashion-mnist.yaml", out="runs/fm", train={"epochs": 5})
+    metrics = simvae.evaluate("runs/fm", probe_epochs=10)
+    z = simvae.load_run("runs/fm").encode(images)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from simvae.config import RunConfig, config_from_dict, load_config, merge
+from simvae.evaluate import evaluate_run
+from simvae.runs.run import Run, load_run
+from simvae.training.loop import train as train_loop
+
+
+def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out: str | Path,
+          evaluate: bool = True, progress: bool = True, **sections: dict[str, Any]) -> Run:
+    """Train a run into `out` (resuming it if `out` holds an unfinished one), evaluate it, and return it loaded.
+
+    `config` is a RunConfig, a YAML path, a nested dict, or None for the defaults; `sections` override it
+    section by section, e.g. `train={"epochs": 3}, method={"name": "vae"}`.
+    """
+    if isinstance(config, RunConfig):
+        config = config.to_dict()
+    base = load_config(config).to_dict() if isinstance(config, (str, Path)) else dict(config or {})
+    resolved = config_from_dict(merge(base, sections))
+    out = Path(out)
+    from_checkpoint = (out / "checkpoint.pt").is_file()
+    train_loop(resolved, out, resume=from_checkpoint, progress=progress)
+    if evaluate:
+        evaluate_run(out, progress=progress)
+    return load_run(out)
+
+
+def evaluate(run_dir: str | Path, device: str | torch.device = "cpu", progress: bool = True, **eval_settings: Any) -> dict[str, Any]:
+    """Probe a trained run (as `simvae eval RUN eval.key=value`); returns what metrics.json holds."""
+    return evaluate_run(run_dir, progress=progress, device=str(device), overrides={"eval": eval_settings})
+
+
+__all__ = ["Run", "evaluate", "load_run", "train"]

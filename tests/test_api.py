@@ -1,0 +1,22 @@
+"""The public Python API: `simvae.train`, `simvae.evaluate`, `simvae.load_run` do what the CLI does."""
+
+from __future__ import annotations
+
+import simvae
+from simvae.runs import setup as run_setup
+
+
+def test_the_package_exports_exactly_the_api():
+    assert sorted(simvae.__all__) == ["Run", "__version__", "evaluate", "load_run", "train"]
+
+
+def test_train_then_evaluate_with_other_settings(tmp_path, small_shapes, monkeypatch):
+    monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
+    run = simvae.train(None, out=tmp_path / "run", progress=False, method={"name": "vae"},
+                       train={"epochs": 1, "batch_size": 64}, net={"latent_dim": 3},
+                       eval={"probe_epochs": 1, "gmm_n_init": 1, "figures": False})
+    assert isinstance(run, simvae.Run) and run.finished and run.config.method.name == "vae"
+    assert run.metrics["eval"]["probe_epochs"] == 1
+    metrics = simvae.evaluate(tmp_path / "run", progress=False, probe_epochs=2, knn_k=[3])
+    assert metrics["eval"]["probe_epochs"] == 2 and metrics["results"]["mean"]["content"]["knn"]["k"] == 3
+    assert simvae.load_run(tmp_path / "run").metrics == metrics
