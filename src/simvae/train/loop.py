@@ -45,7 +45,12 @@ from simvae.runs.checkpoint import (
 from simvae.runs.rundir import RunDirLock, write_run_header
 from simvae.runs.setup import Setup, build
 from simvae.train.guard import StopSignals, TermLog, interrupted, reduce_flag
-from simvae.train.speed import CompiledForward, fallback_reporter, set_tf32, use_channels_last
+from simvae.train.speed import (
+    CompiledForward,
+    fallback_reporter,
+    set_tf32,
+    use_channels_last,
+)
 
 HISTORY = "train_history.json"
 
