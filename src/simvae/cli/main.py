@@ -154,7 +154,9 @@ def cmd_data(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     split = lambda text: [item.strip() for item in text.split(",") if item.strip()]
     result = bench(split(args.methods), split(args.backbone), args.data, args.batch_size, args.views, args.steps,
-                   split(args.precision), args.accelerator, args.warmup, args.root, overrides=args.overrides,
+                   split(args.precision), args.accelerator, args.warmup, args.root,
+                   tf32=[{"on": True, "off": False}[flag] for flag in split(args.tf32)], references=args.references,
+                   overrides=args.overrides,
                    progress=lambda message: print(f"  timing {message} ...", file=sys.stderr))
     print(result["table"])
     if args.json:
@@ -231,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each measurement")
     bench_parser.add_argument("--precision", default="32-true,bf16-mixed", help="comma-separated train.precision values")
     bench_parser.add_argument("--accelerator", default="auto", help="cpu | cuda | auto")
+    bench_parser.add_argument("--tf32", default="on", choices=("on", "off", "on,off", "off,on"),
+                              help="train.tf32 for the float32 rows (CUDA only; on,off gives a row for each)")
+    bench_parser.add_argument("--references", nargs="?", const="../shared/bench", metavar="DIR",
+                              help="also run the plain-torch reference programs in DIR (default ../shared/bench) and "
+                              "give simvae's ratio to them")
     bench_parser.add_argument("--json", metavar="OUT", help="also write the table and the measurements as JSON")
     bench_parser.add_argument("overrides", nargs="*", help="extra section.key=value, e.g. method.head_dim=64")
     bench_parser.set_defaults(func=cmd_bench)
