@@ -18,7 +18,8 @@ def shapes():
 
 def test_bench_gives_one_row_per_method_backbone_and_precision(shapes):
     result = bench(["simvae", "simclr"], ["mlp"], "shapes", batch_size=8, views=2, steps=2, warmup=1,
-                   precisions=["32-true", "bf16-mixed"], accelerator="cpu", peak_size=128, dataset=shapes)
+                   precisions=["32-true", "bf16-mixed"], accelerator="cpu", peak_size=128, dataset=shapes,
+                   tf32=[True, False])  # one float32 row each all the same: the CPU has no TF32
     assert set(result["peak_gflops"]) == {"float32", "bfloat16"} and all(v > 0 for v in result["peak_gflops"].values())
     rows = result["rows"]
     assert [r["math_mode"] for r in rows] == ["float32", "bfloat16"] * 2, "the CPU has no TF32"

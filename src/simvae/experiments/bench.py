@@ -185,8 +185,12 @@ def bench(
         raise ConfigError(f"--batch-size {batch_size} is larger than {data}'s training split ({len(dataset.train)} images)")
 
     device = make_fabric(load_config(overrides=[*base, *overrides])).device
-    settings = [(p, flag) for p in precisions for flag in (tf32 if PRECISION_DTYPES[p] == torch.float32 else tf32[:1])]
-    settings = list(dict.fromkeys((p, flag, math_mode(p, flag, device)) for p, flag in settings))
+    # one row per precision and math mode: TF32 on/off differ only for float32 rows on CUDA
+    modes: dict[tuple[str, str], bool] = {}
+    for precision in precisions:
+        for flag in tf32:
+            modes.setdefault((precision, math_mode(precision, flag, device)), flag)
+    settings = [(precision, flag, mode) for (precision, mode), flag in modes.items()]
     peaks = {}
     for mode in dict.fromkeys(mode for _, _, mode in settings):
         say(f"matmul peak {mode}")
