@@ -72,6 +72,8 @@ class TrainConfig:
     sync_batchnorm: bool = False  # BatchNorm statistics over all processes (torch's SyncBatchNorm; GPUs only)
     threads: int | None = bounded(None, ge=1)  # torch CPU threads; null = torch's default
     loggers: list[Literal["csv", "tensorboard"]] = field(default_factory=lambda: ["csv"])  # RUN/logs/<name>
+    compile: Literal["none", "default", "reduce-overhead"] = "none"  # torch.compile of the method (docs/scaling.md)
+    tf32: bool = True  # CUDA: float32 matmuls and convolutions in TF32 (docs/scaling.md, Speed settings)
 
 
 # train settings that say where a run executes and what it logs, not what it computes: a resume or a rerun may
@@ -80,7 +82,8 @@ EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batch
 # what `simvae train --resume RUN key=value` may change besides eval.*: where the run executes, the learning rate
 # (the NaN guard's advice: continue the last good checkpoint with a lower one) and the epochs (to extend a run);
 # every change is recorded in the run's provenance.json
-RESUME_KEYS = (*(f"train.{key}" for key in EXECUTION_KEYS), "train.lr", "train.epochs", "train.checkpoint_every")
+RESUME_KEYS = (*(f"train.{key}" for key in EXECUTION_KEYS), "train.lr", "train.epochs", "train.checkpoint_every",
+               "train.compile")
 # the sections that make a run what it is; `eval` only changes how it is judged (`simvae eval RUN eval.key=value`)
 TRAINING_SECTIONS = ("data", "augment", "net", "method", "train")
 

@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from simvae.evaluate.probes import (
     NeighbourIndex,
     cluster_accuracy,
+    cosine_neighbours,
     gmm_clustering,
     knn_probe,
     standardise,
@@ -89,3 +90,20 @@ def test_best_over_test_is_the_official_optimistic_selection():
     index = NeighbourIndex(x, k_max=7)
     per_k = [(index.predict(y["train"].numpy(), "test", k, 3) == y["test"].numpy()).mean() for k in (1, 3, 7)]
     assert knn_probe(index, y, 3, [1, 3, 7])["best_test"] == pytest.approx(max(per_k))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_torch_cosine_neighbours_are_scikit_learns_in_order(dtype):
+    x, _ = splits(spread=2.0)
+    search = NearestNeighbors(n_neighbors=7, metric="cosine", algorithm="brute").fit(x["train"].double().numpy())
+    reference = search.kneighbors(x["test"].double().numpy(), return_distance=False)
+    ours = cosine_neighbours(x["train"].to(dtype), x["test"].to(dtype), 7, chunk=50)  # several chunks
+    assert (ours == reference).all()
+
+
+def test_probes_on_a_device_keep_the_cpu_selection():
+    x, y = splits(spread=1.5)
+    on_cpu = train_probe("mlp", x, y, 3, epochs=4, lr=1e-2, batch_size=32, seed=0)
+    assert train_probe("mlp", x, y, 3, epochs=4, lr=1e-2, batch_size=32, seed=0, device="cpu") == on_cpu
+    index = NeighbourIndex(x, k_max=7, device=torch.device("cpu"))
+    assert knn_probe(index, y, 3, [1, 3, 7]) == knn_probe(NeighbourIndex(x, k_max=7), y, 3, [1, 3, 7])

@@ -34,3 +34,19 @@ def count_aten_ops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
 def syncing_ops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> set[str]:
     """The host-device synchronising operators `fn(*args, **kwargs)` calls (empty when it never syncs)."""
     return set(aten_ops(fn, *args, **kwargs)) & SYNCING_OPS
+
+
+def syncing_ops_outside(region: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> set[str]:
+    """The syncing operators of `fn(*args, **kwargs)` that do not run inside a profiler region whose name
+    starts with `region` (e.g. "Optimizer.step": CPU Adam reads its step counters, a fused CUDA Adam does not)."""
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn(*args, **kwargs)
+    return {event.name for event in prof.events() if event.name in SYNCING_OPS and not _inside(event, region)}
+
+
+def _inside(event: Any, region: str) -> bool:
+    while event is not None:
+        if event.name.startswith(region):
+            return True
+        event = event.cpu_parent
+    return False

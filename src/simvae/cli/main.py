@@ -25,6 +25,7 @@ from simvae.data.download import download_dataset
 from simvae.distributed import is_global_zero, launched_rank
 from simvae.errors import ConfigError, DataError, SimvaeError, TrainingInterrupted
 from simvae.evaluate import evaluate_run
+from simvae.evaluate.data import EvalData
 from simvae.experiments.bench import bench
 from simvae.experiments.compare import compare, parse_base
 from simvae.experiments.reproduce import load_grid, reproduce
@@ -97,7 +98,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    evaluate_run(args.run_dir, overrides=eval_overrides(args.overrides))
+    if args.root and not args.data:
+        raise ConfigError("--root names where the --data dataset is: give --data NAME too (see `simvae data`)")
+    evaluate_run(args.run_dir, device=args.device, overrides=eval_overrides(args.overrides),
+                 splits=tuple(s.strip() for s in args.splits.split(",") if s.strip()),
+                 data=EvalData(args.data, args.root) if args.data else None)
     print((Path(args.run_dir) / "results.md").read_text())
 
 
@@ -147,9 +152,11 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    split = lambda text: [item.strip() for item in text.split(",") if item.strip()]  # noqa: E731
+    split = lambda text: [item.strip() for item in text.split(",") if item.strip()]
     result = bench(split(args.methods), split(args.backbone), args.data, args.batch_size, args.views, args.steps,
-                   split(args.precision), args.accelerator, args.warmup, args.root, overrides=args.overrides,
+                   split(args.precision), args.accelerator, args.warmup, args.root,
+                   tf32=[{"on": True, "off": False}[flag] for flag in split(args.tf32)], references=args.references,
+                   overrides=args.overrides,
                    progress=lambda message: print(f"  timing {message} ...", file=sys.stderr))
     print(result["table"])
     if args.json:
@@ -172,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="probe a trained run's representation on content and style labels")
     evaluate.add_argument("run_dir")
+    evaluate.add_argument("--device", choices=("cuda", "cpu"), help="where to embed and probe (default: the device the run "
+                          "trained on, if this machine has it)")
+    evaluate.add_argument("--splits", default="test", help="splits whose accuracies results.md reports: test, val or "
+                          "val,test (probes always fit on train and choose their settings on val)")
+    evaluate.add_argument("--data", help="probe another labelled dataset of the run's image shape (see `simvae data`); "
+                          "its own train/val/test splits are used and the run's data are not read")
+    evaluate.add_argument("--root", help="where the --data dataset is (a directory, or an .npz file)")
     evaluate.add_argument("overrides", nargs="*", help="evaluation settings, eval.key=value (e.g. eval.probe_epochs=10)")
     evaluate.set_defaults(func=cmd_eval)
 
@@ -219,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each measurement")
     bench_parser.add_argument("--precision", default="32-true,bf16-mixed", help="comma-separated train.precision values")
     bench_parser.add_argument("--accelerator", default="auto", help="cpu | cuda | auto")
+    bench_parser.add_argument("--tf32", default="on", choices=("on", "off", "on,off", "off,on"),
+                              help="train.tf32 for the float32 rows (CUDA only; on,off gives a row for each)")
+    bench_parser.add_argument("--references", nargs="?", const="../shared/bench", metavar="DIR",
+                              help="also run the plain-torch reference programs in DIR (default ../shared/bench) and "
+                              "give simvae's ratio to them")
     bench_parser.add_argument("--json", metavar="OUT", help="also write the table and the measurements as JSON")
     bench_parser.add_argument("overrides", nargs="*", help="extra section.key=value, e.g. method.head_dim=64")
     bench_parser.set_defaults(func=cmd_bench)

@@ -1,5 +1,8 @@
 """Probes of a frozen representation: linear, MLP, kNN and GMM clustering.
 
+Linear/MLP probes and the kNN search run in torch on the evaluation device (the training device under
+`simvae train`); only the GMM uses scikit-learn (on CPU).
+
 Model selection (probe epoch, k) uses the validation split only; "test" is the test accuracy at the
 selected setting. The official code instead reports the best test accuracy over probe epochs
 (docs/model.md §5, item 9); we record that optimistic number too, as "best_test", only so its
@@ -13,7 +16,6 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 
@@ -36,20 +38,23 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def train_probe(kind: str, features: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], classes: int,
-                epochs: int, lr: float, batch_size: int, seed: int) -> dict[str, float]:
+                epochs: int, lr: float, batch_size: int, seed: int, device: torch.device | str = "cpu") -> dict[str, float]:
     """Train a probe with Adam on standardised train features; keep the epoch with the best val accuracy.
 
-    `features`/`labels` map "train", "val", "test" to (N, d) floats and (N,) labels.
+    `features`/`labels` map "train", "val", "test" to (N, d) floats and (N,) labels; the probe trains on
+    `device` (the shuffling is drawn on the CPU, so the batches are the same on every device).
     """
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
+    features = {split: x.to(device) for split, x in features.items()}
+    labels = {split: y.to(device) for split, y in labels.items()}
     train_x, val_x, test_x = standardise(features["train"], features["val"], features["test"])
-    probe = make_probe(kind, train_x.shape[1], classes)
+    probe = make_probe(kind, train_x.shape[1], classes).to(device)
     optimiser = torch.optim.Adam(probe.parameters(), lr=lr)
     best = {"val": -1.0, "test": 0.0, "epoch": 0, "best_test": 0.0}
     for epoch in range(1, epochs + 1):
         probe.train()
-        for index in torch.randperm(len(train_x), generator=generator).split(batch_size):
+        for index in torch.randperm(len(train_x), generator=generator).to(device).split(batch_size):
             loss = nn.functional.cross_entropy(probe(train_x[index]), labels["train"][index])
             optimiser.zero_grad()
             loss.backward()
@@ -63,13 +68,22 @@ def train_probe(kind: str, features: dict[str, torch.Tensor], labels: dict[str, 
     return best
 
 
+def cosine_neighbours(train: torch.Tensor, queries: torch.Tensor, k: int, chunk: int = 2048) -> np.ndarray:
+    """Indices (N, k) of each query's k nearest training points by cosine distance, nearest first (what
+    scikit-learn's brute-force cosine search returns), computed in chunks of queries on their device."""
+    train = torch.nn.functional.normalize(train, dim=1)
+    queries = torch.nn.functional.normalize(queries, dim=1)
+    parts = [(part @ train.T).topk(k, dim=1).indices.cpu() for part in queries.split(chunk)]
+    return torch.cat(parts).numpy()
+
+
 class NeighbourIndex:
     """Cosine nearest neighbours of val and test points among the training points, computed once
-    per representation and reused for every label task and every k."""
+    per representation (on the features' device) and reused for every label task and every k."""
 
-    def __init__(self, features: dict[str, torch.Tensor], k_max: int) -> None:
-        search = NearestNeighbors(n_neighbors=k_max, metric="cosine", algorithm="brute").fit(features["train"].numpy())
-        self.neighbours = {split: search.kneighbors(features[split].numpy(), return_distance=False) for split in ("val", "test")}
+    def __init__(self, features: dict[str, torch.Tensor], k_max: int, device: torch.device | str = "cpu") -> None:
+        train = features["train"].to(device)
+        self.neighbours = {split: cosine_neighbours(train, features[split].to(device), k_max) for split in ("val", "test")}
 
     def predict(self, train_labels: np.ndarray, split: str, k: int, classes: int) -> np.ndarray:
         votes = np.eye(classes)[train_labels[self.neighbours[split][:, :k]]].sum(1)  # (N, classes)

@@ -11,7 +11,9 @@ import torch
 from tqdm.auto import tqdm
 
 from simvae.config import RunConfig
+from simvae.errors import ConfigError
 from simvae.evaluate import figures
+from simvae.evaluate.data import EvalData
 from simvae.evaluate.probes import (
     NeighbourIndex,
     gmm_clustering,
@@ -25,6 +27,7 @@ from simvae.runs.rundir import HISTORY
 
 PROBES = ("linear", "mlp", "knn", "gmm")
 SPLITS = ("train", "val", "test")
+REPORTED_SPLITS = ("val", "test")
 METRICS = "metrics.json"
 RESULTS = "results.md"
 
@@ -55,14 +58,16 @@ def evaluate(setup: Setup, config: RunConfig, device: torch.device | str = "cpu"
     bar = tqdm(total=len(names) * len(tasks), desc="probes", disable=not progress, dynamic_ncols=True)
     for name in names:
         rep = {split: features[split][name] for split in SPLITS}
-        neighbours = NeighbourIndex(rep, max(e.knn_k))
+        neighbours = NeighbourIndex(rep, max(e.knn_k), device)
         results[name] = {}
         for task in tasks:
             labels = {split: splits[split].labels()[task] for split in SPLITS}
             seed = config.train.seed
             results[name][task] = {
-                "linear": train_probe("linear", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size, seed),
-                "mlp": train_probe("mlp", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size, seed),
+                "linear": train_probe("linear", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size,
+                                      seed, device),
+                "mlp": train_probe("mlp", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size, seed,
+                                   device),
                 "knn": knn_probe(neighbours, labels, classes[task], e.knn_k),
                 "gmm": gmm_clustering(rep, labels, classes[task], e.gmm_n_init, e.gmm_max_train, seed),
             }
@@ -71,15 +76,19 @@ def evaluate(setup: Setup, config: RunConfig, device: torch.device | str = "cpu"
     return results
 
 
-def results_table(results: dict[str, Any], classes: dict[str, int], title: str = "") -> str:
-    """Markdown: one row per label task, test accuracy (%) per probe; chance level for reference."""
+def results_table(results: dict[str, Any], classes: dict[str, int], title: str = "",
+                  splits: tuple[str, ...] = ("test",)) -> str:
+    """Markdown: per reported split (val, test), one row per label task, accuracy (%) per probe; chance level for
+    reference. The GMM is scored on the test split only."""
     lines = [f"### {title}", ""] if title else []
-    for name, tasks in results.items():
-        rows = [[task, classes[task], f"{100 / classes[task]:.1f}", f"{100 * scores['linear']['test']:.1f}",
-                 f"{100 * scores['mlp']['test']:.1f}", f"{100 * scores['knn']['test']:.1f} (k={scores['knn']['k']})",
-                 f"{100 * scores['gmm']['test']:.1f} / {scores['gmm']['nmi']:.2f}"] for task, scores in tasks.items()]
-        lines += [f"representation `{name}` — test accuracy (%), probe settings chosen on validation", "",
-                  *markdown_table(["task", "classes", "chance", "linear", "MLP", "kNN", "GMM (acc / NMI)"], rows), ""]
+    for split in splits:
+        for name, tasks in results.items():
+            rows = [[task, classes[task], f"{100 / classes[task]:.1f}", f"{100 * scores['linear'][split]:.1f}",
+                     f"{100 * scores['mlp'][split]:.1f}", f"{100 * scores['knn'][split]:.1f} (k={scores['knn']['k']})",
+                     f"{100 * scores['gmm']['test']:.1f} / {scores['gmm']['nmi']:.2f}" if split == "test" else "-"]
+                    for task, scores in tasks.items()]
+            lines += [f"representation `{name}` — {split} accuracy (%), probe settings chosen on validation", "",
+                      *markdown_table(["task", "classes", "chance", "linear", "MLP", "kNN", "GMM (acc / NMI)"], rows), ""]
     return "\n".join(lines)
 
 
@@ -109,20 +118,32 @@ def write_figures(setup: Setup, config: RunConfig, run_dir: Path, features: dict
                            out / "samples.png", f"{title}: samples from the prior")
 
 
-def evaluate_run(run_dir: str | Path, progress: bool = True, device: str = "cpu",
-                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Evaluate a run directory's checkpoint; writes metrics.json, results.md and figures/.
+def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch.device | None = None,
+                 overrides: dict[str, Any] | None = None, splits: tuple[str, ...] = ("test",),
+                 data: EvalData | None = None) -> dict[str, Any]:
+    """Evaluate a run directory's checkpoint on `device` (default: the one it trained on); writes metrics.json, results.md and figures/.
 
-    `overrides` ({"eval": {...}}) change the evaluation settings only; metrics.json records the ones used.
+    `overrides` ({"eval": {...}}) change the evaluation settings only; `splits` are the splits whose
+    accuracies results.md reports (val, test); `data` probes another labelled dataset of the same image
+    shape instead of the run's own (the run's data are then not read). metrics.json records all of them.
     """
     run_dir = Path(run_dir)
-    config, setup = load_trained(run_dir, device, overrides)
+    bad = [split for split in splits if split not in REPORTED_SPLITS]
+    if not splits or bad:
+        raise ConfigError(f"--splits {','.join(splits)} is invalid: report some of {', '.join(REPORTED_SPLITS)} "
+                          "(probes always fit on train and choose their settings on val)")
+    config, setup = load_trained(run_dir, device, overrides, data.load if data else None)
+    device = next(setup.method.parameters()).device
     results = evaluate(setup, config, device, progress)
     classes = setup.dataset.num_classes
-    payload = {"method": config.method.name, "dataset": config.data.name, "num_classes": classes,
-               "eval": dataclasses.asdict(config.eval), "results": results}
+    data_name = setup.dataset.name if data else config.data.name
+    payload = {"method": config.method.name, "dataset": data_name, "num_classes": classes,
+               "eval": dataclasses.asdict(config.eval), "device": str(device), "splits": list(splits),
+               "data": {"name": data_name, "root": data.root if data else config.data.root, "run_data": data is None},
+               "results": results}
     write_json(run_dir / METRICS, payload)
-    (run_dir / RESULTS).write_text(results_table(results, classes, f"{config.method.name} on {config.data.name}") + "\n")
+    title = f"{config.method.name} on {data_name}"
+    (run_dir / RESULTS).write_text(results_table(results, classes, title, splits) + "\n")
     if config.eval.figures:
         write_figures(setup, config, run_dir)
     log_evaluation(setup, config, run_dir, results)

@@ -6,6 +6,7 @@ backbone and preset names); what is left here needs the data: resolving `auto` a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,13 +68,30 @@ def dataset_from_spec(spec: dict[str, Any]) -> Dataset:
                    spec["source"], spec["augment_preset"])
 
 
-def load_trained(run_dir: str | Path, device: str | torch.device = "cpu",
-                 overrides: dict[str, Any] | None = None) -> tuple[RunConfig, Setup]:
+def training_device(config: RunConfig) -> torch.device:
+    """The device a run trained on, where this machine has it (else the CPU): where it is evaluated by default."""
+    accelerator = config.train.accelerator
+    if accelerator in ("cuda", "gpu", "auto") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def load_trained(run_dir: str | Path, device: str | torch.device | None = None, overrides: dict[str, Any] | None = None,
+                 other_data: Callable[[RunConfig], Dataset] | None = None) -> tuple[RunConfig, Setup]:
     """Rebuild a run's config, data and method from its directory, with the trained weights loaded.
-    `overrides` (a nested dict, e.g. {"eval": {"probe_epochs": 5}}) are merged into the saved config."""
+    `overrides` (a nested dict, e.g. {"eval": {"probe_epochs": 5}}) are merged into the saved config;
+    `other_data` loads another dataset in place of the run's own, which must have the run's image shape;
+    `device` None is the run's `training_device`."""
     saved = load_checkpoint(Path(run_dir) / CHECKPOINT)
     config = config_from_dict(merge(saved["config"], overrides or {}))
-    setup = build(config)
-    setup.method.load_state_dict(saved["model"])
-    setup.method.to(device).eval()
+    dataset = other_data(config) if other_data else None
+    setup = build(config, dataset)
+    try:
+        setup.method.load_state_dict(saved["model"])
+    except RuntimeError:
+        if dataset is None:
+            raise
+        raise ConfigError(f"{dataset.name}'s images {'x'.join(map(str, dataset.image_shape))} do not fit the run's "
+                          f"networks (trained on {config.data.name}): evaluate on data of the run's image shape") from None
+    setup.method.to(training_device(config) if device is None else device).eval()
     return config, setup

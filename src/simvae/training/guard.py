@@ -20,46 +20,48 @@ from simvae.runs.checkpoint import CHECKPOINT
 
 
 class TermLog:
-    """Sums of the loss terms since the last loss-curve point, and the first step whose loss was not finite
-    with its terms, all kept on the training device: adding a step's terms queues a few small kernels
-    and never waits for them. `flush` reads everything in one transfer."""
+    """The loss terms of every step since they were last read, kept on the training device: adding a step's
+    terms stacks them into one row of a preallocated window (one kernel, never a wait). `flush` reads the
+    window in one transfer, checks every step's loss (the first non-finite one stops the run, named) and
+    adds the rows, in step order, to the running sums of the current loss-curve window."""
 
-    def __init__(self, device: torch.device, running: dict[str, float]) -> None:
+    def __init__(self, device: torch.device, running: dict[str, float], capacity: int) -> None:
         self.device = device
-        self.names = list(running)
-        self.sums = torch.tensor(list(running.values()), device=device) if running else None
-        self.first_bad = torch.full((), math.inf, device=device)
-        self.bad_terms: torch.Tensor | None = None
+        self.capacity = capacity  # rows between reads (train.log_every); the window doubles if more come
+        self.names: list[str] = []
+        self.window: torch.Tensor | None = None
+        self.steps: list[int] = []  # the step of each filled row
         self.read: dict[str, float] = dict(running)
 
     def add(self, terms: dict[str, torch.Tensor], step: int) -> None:
-        values = torch.stack(list(terms.values()))
-        if self.sums is None or self.bad_terms is None:
+        values = list(terms.values())
+        if self.window is None:
             self.names = list(terms)
-            self.sums = torch.zeros_like(values) if self.sums is None else self.sums
-            self.bad_terms = torch.zeros_like(values)
-        first = ~torch.isfinite(values[self.names.index("loss")]) & torch.isinf(self.first_bad)
-        self.first_bad = torch.where(first, float(step), self.first_bad)
-        self.bad_terms = torch.where(first, values, self.bad_terms)
-        self.sums.add_(values)
+            self.window = torch.empty(self.capacity, len(values), dtype=values[0].dtype, device=self.device)
+        if len(self.steps) == len(self.window):
+            self.window = torch.cat([self.window, torch.empty_like(self.window)])
+        torch.stack(values, out=self.window[len(self.steps)])
+        self.steps.append(step)
 
     def flush(self, checkpoint: Path, last_good: int | None, config: RunConfig, epoch: int) -> dict[str, float]:
         """The running sums as floats (one device-to-host copy); raises TrainingDiverged if a loss was not finite."""
-        if self.sums is None:
+        if self.window is None or not self.steps:
             return dict(self.read)
-        host = torch.cat([self.first_bad.view(1), self.sums, self.bad_terms]).tolist()
-        n = len(self.names)
-        if math.isfinite(host[0]):
-            raise TrainingDiverged(diverged_message(int(host[0]), epoch, dict(zip(self.names, host[1 + n:])),
-                                                    checkpoint, last_good, config))
-        self.read = dict(zip(self.names, host[1:1 + n]))
+        rows = self.window[: len(self.steps)].tolist()
+        loss = self.names.index("loss")
+        for step, row in zip(self.steps, rows):
+            if not math.isfinite(row[loss]):
+                raise TrainingDiverged(diverged_message(step, epoch, dict(zip(self.names, row)), checkpoint,
+                                                        last_good, config))
+        sums = [self.read.get(name, 0.0) for name in self.names]
+        for row in rows:
+            sums = [total + value for total, value in zip(sums, row)]
+        self.read, self.steps = dict(zip(self.names, sums)), []
         return dict(self.read)
 
     def point(self, step: int, steps_per_epoch: int, count: int) -> dict[str, float]:
         """The loss-curve point of the last `count` steps (call right after `flush`); starts a new window."""
         point = {"step": step, "epoch": step / steps_per_epoch, **{k: v / count for k, v in self.read.items()}}
-        if self.sums is not None:
-            self.sums.zero_()
         self.read = {}
         return point
 

@@ -5,8 +5,9 @@ augments it into J views on the device and takes one optimiser step. The batch o
 a permutation seeded by (seed, e), and checkpoints hold the global RNG state, so a resumed run
 draws exactly the batches, views and noise the uninterrupted run would have drawn.
 
-A step never waits for the device: the loss terms are summed on the device (`TermLog`) and read on
-the host every `train.log_every` steps and before each checkpoint, where the NaN guard looks at them.
+A step never waits for the device: the loss terms stay on the device (`TermLog`) and are read on the
+host every `train.log_every` steps and before each checkpoint, where the NaN guard looks at them.
+Speed settings (`simvae.training.speed`): TF32 (`train.tf32`) and channels_last on CUDA, `train.compile`.
 
 With several processes (train.devices x train.num_nodes > 1, strategy ddp) each rank trains on its own
 slice of every global batch (`batch_indices`), draws its own augmentations and noise (rank r > 0 reseeds
@@ -45,6 +46,12 @@ from simvae.runs.checkpoint import (
 from simvae.runs.rundir import HISTORY, RunDirLock, write_run_header
 from simvae.runs.setup import Setup, build, data_spec
 from simvae.training.guard import StopSignals, TermLog, interrupted, reduce_flag
+from simvae.training.speed import (
+    CompiledForward,
+    fallback_reporter,
+    set_tf32,
+    use_channels_last,
+)
 
 
 def make_fabric(config: RunConfig) -> Fabric:
@@ -82,13 +89,14 @@ def make_optimizer(method: Method, config: RunConfig, device: torch.device | Non
 
 
 def train_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """One optimiser step on a batch of views; returns the detached loss terms (on the device)."""
+    """One optimiser step on a batch of views; returns the detached loss terms (on the device, in the dtype the
+    method computed them: float32, or float64 under precision 64-true)."""
     terms = model(views, labels)
     optimizer.zero_grad(set_to_none=True)
     fabric.backward(terms["loss"])
     optimizer.step()
     getattr(model, "module", model).on_step_end()
-    return {name: value.detach().float() for name, value in terms.items()}
+    return {name: value.detach() for name, value in terms.items()}
 
 
 def loop_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, augmenter: Callable[[torch.Tensor], torch.Tensor],
@@ -184,7 +192,9 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
     # 1. the model: the same initial weights on every rank, then each rank its own views and noise
     fabric.seed_everything(t.seed, workers=False, verbose=False)
     setup = build(config)
-    setup.method = sync_batchnorm(setup.method, config, fabric)
+    setup.method = use_channels_last(sync_batchnorm(setup.method, config, fabric), fabric.device)
+    set_tf32(t.tf32, fabric.device)
+    compiled = CompiledForward(setup.method, t.compile, fallback_reporter(t.compile, run_dir if fabric.is_global_zero else None))
     optimizer = make_optimizer(setup.method, config, fabric.device)
     world, rank = fabric.world_size, fabric.global_rank
     if rank > 0:
@@ -217,7 +227,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
         state["epoch"] = state["step"] // steps_per_epoch
 
     # 4. the loop, logged to train_history.json (with the checkpoints) and the run's loggers (rank 0)
-    log = TermLog(fabric.device, state["running"])
+    log = TermLog(fabric.device, state["running"], t.log_every)
     loggers = run_loggers.make_loggers(t.loggers, run_dir) if fabric.is_global_zero else []
     last_good = state["step"] if resume else None
     bar = tqdm(total=total_steps, initial=state["step"], desc=f"{config.method.name} on {config.data.name}",
@@ -228,7 +238,8 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
         while state["step"] < total_steps and not state["finished"]:
             epoch = state["step"] // steps_per_epoch
             for index in batch_indices(len(images), t.batch_size, epoch, t.seed, world, rank)[state["step"] % steps_per_epoch:]:
-                log.add(loop_step(fabric, model, optimizer, augmenter, images, labels, index), state["step"] + 1)
+                terms = compiled.run(lambda: loop_step(fabric, model, optimizer, augmenter, images, labels, index))  # noqa: B023
+                log.add(terms, state["step"] + 1)
                 step = state["step"] = state["step"] + 1
                 state["images_seen"] += images_per_step
                 state["epoch"] = step // steps_per_epoch
