@@ -6,7 +6,12 @@ import torch
 
 from simvae.errors import RunDirError
 from simvae.runs import checkpoint
-from simvae.runs.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_atomic
+from simvae.runs.checkpoint import (
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_atomic,
+)
 
 
 def payload(step: int) -> dict:

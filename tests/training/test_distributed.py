@@ -246,7 +246,7 @@ def test_two_processes_train_and_rank_zero_alone_writes_the_checkpoint_then_one_
     states = [torch.load(tmp_path / f"state{r}.pt", weights_only=False) for r in range(WORLD)]
     assert [s["step"] for s in states] == [3, 3]
     assert states[0]["history"] == states[1]["history"], "the logged terms are averaged over ranks"
-    assert sorted(p.name for p in run.iterdir()) == [".lock", CHECKPOINT, "config.yaml", "provenance.json", "train_history.json"]
+    assert sorted(p.name for p in run.iterdir()) == [".lock", CHECKPOINT, "config.yaml", "logs", "provenance.json", "train_history.json"]
     saved = load_checkpoint(run / CHECKPOINT)
     assert saved["step"] == 3 and saved["world_size"] == 2 and saved["images_seen"] == 3 * 8 * 2
     assert len(saved["rng_ranks"]) == 2
