@@ -37,9 +37,11 @@ def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out:
     return load_run(out)
 
 
-def evaluate(run_dir: str | Path, device: str | torch.device = "cpu", progress: bool = True, **eval_settings: Any) -> dict[str, Any]:
-    """Probe a trained run (as `simvae eval RUN eval.key=value`); returns what metrics.json holds."""
-    return evaluate_run(run_dir, progress=progress, device=str(device), overrides={"eval": eval_settings})
+def evaluate(run_dir: str | Path, device: str | torch.device | None = None, progress: bool = True,
+             **eval_settings: Any) -> dict[str, Any]:
+    """Probe a trained run (as `simvae eval RUN eval.key=value`) on `device` (default: where it trained);
+    returns what metrics.json holds."""
+    return evaluate_run(run_dir, progress=progress, device=device, overrides={"eval": eval_settings})
 
 
 __all__ = ["Run", "evaluate", "load_run", "train"]

@@ -19,7 +19,7 @@ from simvae.config import RunConfig, config_from_dict
 from simvae.errors import ConfigError, RunDirError
 from simvae.methods import Method, ModelSpec
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
-from simvae.runs.setup import build, dataset_from_spec
+from simvae.runs.setup import build, dataset_from_spec, training_device
 
 METRICS = "metrics.json"
 
@@ -88,8 +88,9 @@ class Run:
         return self._generative("sample")(n)
 
 
-def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
-    """The trained run in directory `path`, in eval mode on `device`, rebuilt without its dataset."""
+def load_run(path: str | Path, device: str | torch.device | None = None) -> Run:
+    """The trained run in directory `path`, in eval mode on `device` (default: where it trained, if this
+    machine has it, else the CPU), rebuilt without its dataset."""
     path = Path(path)
     saved = load_checkpoint(path / CHECKPOINT)
     if "data_spec" not in saved:
@@ -101,5 +102,6 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
         raise RunDirError(f"{path}'s saved config no longer loads ({error})") from None
     setup = build(config, dataset_from_spec(saved["data_spec"]))
     setup.method.load_state_dict(saved["model"])
+    device = training_device(config) if device is None else torch.device(device)
     setup.method.to(device).eval()
     return Run(path, config, setup.method, setup.augmenter.to(device), setup.spec, saved["step"], saved["finished"])
