@@ -25,6 +25,7 @@ from simvae.data.download import download_dataset
 from simvae.distributed import is_global_zero, launched_rank
 from simvae.errors import ConfigError, DataError, SimvaeError, TrainingInterrupted
 from simvae.evaluate import evaluate_run
+from simvae.evaluate.curves import curve_hook
 from simvae.experiments.bench import bench
 from simvae.experiments.compare import compare, parse_base
 from simvae.experiments.reproduce import load_grid, reproduce
@@ -82,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     previous = os.environ.get(RUN_DIR_ENV)
     os.environ[RUN_DIR_ENV] = str(run_dir)  # Fabric's launcher re-runs this command for ranks > 0 (inside train)
     try:
-        state = train(config, run_dir, resume=bool(args.resume))
+        state = train(config, run_dir, resume=bool(args.resume), on_epoch_end=curve_hook(config, run_dir))
     finally:
         if previous is None:
             os.environ.pop(RUN_DIR_ENV, None)

@@ -17,6 +17,7 @@ from typing import Any
 from simvae.augment import preset_for
 from simvae.config import (
     EXECUTION_KEYS,
+    MONITOR_KEYS,
     TRAINING_SECTIONS,
     RunConfig,
     config_from_dict,
@@ -27,6 +28,7 @@ from simvae.config import (
 from simvae.data import Dataset
 from simvae.errors import ConfigError
 from simvae.evaluate import figures
+from simvae.evaluate.curves import curve_hook
 from simvae.evaluate.run import METRICS, PROBES, evaluate_run
 from simvae.output import markdown_table, write_json
 from simvae.runs import build
@@ -39,7 +41,7 @@ PROBE_TITLES = {"linear": "linear probe", "mlp": "MLP probe", "knn": "kNN (cosin
 
 def differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
     """`section.key: saved -> wanted` for every training setting that differs (nested dicts compared key by key);
-    execution keys and the eval section are not part of what a run is."""
+    execution and monitoring keys and the eval section are not part of what a run is."""
     found = []
     for key in sorted(set(saved) | set(wanted)):
         if not prefix and key not in TRAINING_SECTIONS:
@@ -47,7 +49,7 @@ def differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "")
         a, b = saved.get(key), wanted.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             found += differences(a, b, f"{prefix}{key}.")
-        elif a != b and not (prefix == "train." and key in EXECUTION_KEYS):
+        elif a != b and not (prefix == "train." and key in (*EXECUTION_KEYS, *MONITOR_KEYS)):
             found.append(f"{prefix}{key}: {a!r} -> {b!r}")
     return found
 
@@ -77,7 +79,7 @@ def run_one(config: RunConfig, run_dir: Path, progress: bool = True) -> dict[str
     checkpoint = run_dir / CHECKPOINT
     finished = checkpoint.is_file() and load_checkpoint(checkpoint)["finished"]
     if not finished:
-        train(config, run_dir, resume=checkpoint.is_file(), progress=progress)
+        train(config, run_dir, resume=checkpoint.is_file(), progress=progress, on_epoch_end=curve_hook(config, run_dir))
     return evaluate_run(run_dir, progress=progress, overrides={"eval": settings})
 
 
