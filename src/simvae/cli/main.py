@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("reproduce", help="the paper's comparison grid (methods x datasets x seeds, ablations) and its report")
     rep.add_argument("--grid", default="configs/reproduce.yaml", help="grid file: methods, seeds, datasets, budgets, ablations")
     rep.add_argument("--budget", default="short", help="smoke (seconds per run) | short (a few CPU hours) | "
-                     "medium (10 epochs, seeds, curves: about a day on 2 CPU cores) | paper (official schedule)")
+                     "medium (10 epochs, seeds, curves: hours, use --jobs) | paper (official schedule)")
     rep.add_argument("--datasets", help="comma-separated subset of the grid's datasets (default: all)")
     rep.add_argument("--ablations", help="comma-separated ablations of the grid file to run too, e.g. views,sigma2")
     rep.add_argument("--seeds", help="comma-separated seeds for every method instead of the grid's")
