@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import simvae
 from simvae.runs import setup as run_setup
 
@@ -20,3 +22,8 @@ def test_train_then_evaluate_with_other_settings(tmp_path, small_shapes, monkeyp
     metrics = simvae.evaluate(tmp_path / "run", progress=False, probe_epochs=2, knn_k=[3])
     assert metrics["eval"]["probe_epochs"] == 2 and metrics["results"]["mean"]["content"]["knn"]["k"] == 3
     assert simvae.load_run(tmp_path / "run").metrics == metrics
+
+
+def test_no_exported_name_shadows_a_subpackage():
+    subpackages = {path.name for path in Path(simvae.__file__).parent.iterdir() if (path / "__init__.py").is_file()}
+    assert "training" in subpackages and not subpackages & set(simvae.__all__)

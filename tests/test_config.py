@@ -58,5 +58,5 @@ def test_shipped_configs_load(tmp_path):
     configs = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
     assert configs, "configs/ should ship example configs"
     for path in configs:
-        if path.name != "reproduce.yaml":  # a grid file, not a run config: tests/evaluate/test_reproduce.py loads it
+        if path.name != "reproduce.yaml":  # a grid file, not a run config: tests/evaluation/test_reproduce.py loads it
             load_config(path)

@@ -13,7 +13,8 @@ from typing import Any
 import torch
 
 from simvae.config import RunConfig, config_from_dict, load_config, merge
-from simvae.evaluate import evaluate_run
+from simvae.evaluation import evaluate_run
+from simvae.evaluation.curves import curve_hook
 from simvae.runs.run import Run, load_run
 from simvae.training.loop import train as train_loop
 
@@ -31,7 +32,7 @@ def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out:
     resolved = config_from_dict(merge(base, sections))
     out = Path(out)
     from_checkpoint = (out / "checkpoint.pt").is_file()
-    train_loop(resolved, out, resume=from_checkpoint, progress=progress)
+    train_loop(resolved, out, resume=from_checkpoint, progress=progress, on_epoch_end=curve_hook(resolved, out))
     if evaluate:
         evaluate_run(out, progress=progress)
     return load_run(out)

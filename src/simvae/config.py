@@ -74,16 +74,18 @@ class TrainConfig:
     loggers: list[Literal["csv", "tensorboard"]] = field(default_factory=lambda: ["csv"])  # RUN/logs/<name>
     compile: Literal["none", "default", "reduce-overhead"] = "none"  # torch.compile of the method (docs/scaling.md)
     tf32: bool = True  # CUDA: float32 matmuls and convolutions in TF32 (docs/scaling.md, Speed settings)
+    eval_every: int | None = bounded(None, ge=1)  # epochs between learning-curve probes (RUN/curve/); null = none
 
 
-# train settings that say where a run executes and what it logs, not what it computes: a resume or a rerun may
-# change them
-EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm", "loggers")
-# what `simvae train --resume RUN key=value` may change besides eval.*: where the run executes, the learning rate
-# (the NaN guard's advice: continue the last good checkpoint with a lower one) and the epochs (to extend a run);
-# every change is recorded in the run's provenance.json
-RESUME_KEYS = (*(f"train.{key}" for key in EXECUTION_KEYS), "train.lr", "train.epochs", "train.checkpoint_every",
-               "train.compile")
+# train settings that say where a run executes, not what it computes: a resume or a rerun may change them
+EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm", "threads")
+# train settings that only watch a run (its logs, learning-curve probes under a saved RNG): not part of what it is
+MONITOR_KEYS = ("loggers", "eval_every")
+# what `simvae train --resume RUN key=value` may change besides eval.*: where the run executes, what watches it,
+# the learning rate (the NaN guard's advice: continue the last good checkpoint with a lower one), the epochs (to
+# extend a run) and compilation; every change is recorded in the run's provenance.json
+RESUME_KEYS = (*(f"train.{key}" for key in (*EXECUTION_KEYS, *MONITOR_KEYS)), "train.lr", "train.epochs",
+               "train.checkpoint_every", "train.compile")
 # the sections that make a run what it is; `eval` only changes how it is judged (`simvae eval RUN eval.key=value`)
 TRAINING_SECTIONS = ("data", "augment", "net", "method", "train")
 
@@ -98,6 +100,9 @@ class EvalConfig:
     gmm_max_train: int = bounded(10000, ge=1)  # GMM is fitted on at most this many training embeddings
     max_train: int | None = bounded(None, ge=1)  # probe on at most this many training embeddings (null = all)
     all_representations: bool = False  # also probe secondary outputs (e.g. a projection head's)
+    # learning-curve probes every train.eval_every epochs: linear probe and kNN only, at cheaper settings
+    curve_probe_epochs: int = bounded(10, ge=1)
+    curve_max_train: int | None = bounded(5000, ge=1)
     figures: bool = True
 
 

@@ -27,3 +27,6 @@ class TrainingInterrupted(SimvaeError, RuntimeError):
     def __init__(self, message: str, signal_number: int) -> None:
         super().__init__(message)
         self.signal_number = signal_number
+
+    def __reduce__(self):  # pickled with both arguments, so it crosses from a worker process intact
+        return type(self), (str(self), self.signal_number)

@@ -77,7 +77,7 @@ def test_auto_picks_the_datasets_preset_and_unknown_names_fail():
         preset_for("auto", "no-such-data")
 
 
-def test_canvas_preset_varies_the_labelled_style_position_and_brightness():
+def test_canvas_preset_varies_the_labelled_style_position_scale_and_brightness():
     from simvae.data import ImageSet
     from simvae.data.canvas import place_on_canvas
 
@@ -90,3 +90,5 @@ def test_canvas_preset_varies_the_labelled_style_position_and_brightness():
     centre_x = (mass * torch.arange(40)).sum(-1) / mass.sum(-1)
     assert (peak[:, 0] - peak[:, 1]).abs().mean() > 0.05
     assert (centre_x[:, 0] - centre_x[:, 1]).abs().mean() > 1.0
+    width = (views[:, :, 0] > 0.1).any(-2).sum(-1).float()  # (64, 2): the item's width in pixels
+    assert (width[:, 0] - width[:, 1]).abs().mean() > 1.0

@@ -52,12 +52,13 @@ def test_compare_tabulates_methods_over_seeds_and_skips_finished_runs(tmp_path, 
     args = ["compare", "--methods", "simvae,simclr", "--seeds", "1,2", "--out", str(out), *TINY]
     assert main(args) == 0
     payload = json.loads((out / "comparison.json").read_text())
-    assert payload["methods"] == ["simvae", "simclr"] and payload["seeds"] == [1, 2]
+    assert payload["methods"] == ["simvae", "simclr"] and payload["seeds"] == {"simvae": [1, 2], "simclr": [1, 2]}
     assert (payload["backbone"], payload["augment_preset"]) == ("conv", "shapes")  # "auto" resolved for the reader
     assert payload["trained_at"] == [payload["provenance"]["git_commit"]]  # read back from the runs' provenance.json
     cell = payload["summary"]["simclr"]["hue"]["linear"]
     assert len(cell["values"]) == 2 and 0 <= cell["mean"] <= 1
     assert (out / "accuracy_content.png").is_file() and (out / "accuracy_style.png").is_file()
+    assert (out / "tradeoff.png").is_file() and not (out / "curves_linear.png").exists()  # no train.eval_every: no curves
     table = (out / "comparison.md").read_text()
     assert "| simvae |" in table and "± " in table
     stamp = (out / "simvae" / "seed1" / "metrics.json").stat().st_mtime

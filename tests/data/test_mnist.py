@@ -107,7 +107,7 @@ def test_simvae_learns_real_fashion_mnist_content(tmp_path):
     reaches 73%. The early phase of training is slow for d = 10, hence the modest probe threshold.)
     """
     from simvae.config import load_config
-    from simvae.evaluate import evaluate
+    from simvae.evaluation import evaluate
     from simvae.runs import load_trained
     from simvae.training import train
 

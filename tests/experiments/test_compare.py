@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from simvae.config import EXECUTION_KEYS, load_config
+from simvae.config import EXECUTION_KEYS, MONITOR_KEYS, load_config
 from simvae.errors import ConfigError
 from simvae.experiments.compare import check_same_config, differences
 
@@ -15,9 +15,11 @@ def saved_run(tmp_path, *overrides):
 
 def test_execution_keys_may_differ(tmp_path):
     run_dir = saved_run(tmp_path, "train.devices=2", "train.num_nodes=2", "train.strategy=ddp",
-                        "train.accelerator=cuda", "train.sync_batchnorm=true")
-    check_same_config(load_config(), run_dir)  # the same run, made on 4 GPUs: reused
-    assert {"devices", "num_nodes", "strategy", "accelerator", "sync_batchnorm", "loggers"} == set(EXECUTION_KEYS)
+                        "train.accelerator=cuda", "train.sync_batchnorm=true", "train.threads=1", "train.eval_every=2",
+                        "train.loggers=[csv, tensorboard]")
+    check_same_config(load_config(), run_dir)  # the same run, made on 4 GPUs (or one thread, with curves): reused
+    assert {"devices", "num_nodes", "strategy", "accelerator", "sync_batchnorm", "threads"} == set(EXECUTION_KEYS)
+    assert MONITOR_KEYS == ("loggers", "eval_every")
 
 
 @pytest.mark.parametrize("override, named", [("train.epochs=3", "train.epochs: 3 -> 10"),

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from simvae.cli.main import main
+from simvae.config import merge
 from simvae.errors import ConfigError
 from simvae.experiments import compare as compare_module
 from simvae.experiments.reproduce import BUDGETS, load_grid
@@ -17,6 +18,8 @@ from simvae.runs import setup as run_setup
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"data": {"limit_train": 128}, "train": {"epochs": 1, "batch_size": 32},
         "eval": {"probe_epochs": 2, "max_train": 128, "gmm_n_init": 1, "gmm_max_train": 128, "knn_k": [1, 3]}}
+CURVES = {"train": {"epochs": 2, "eval_every": 1},
+          "eval": {"all_representations": True, "curve_probe_epochs": 2, "curve_max_train": 128}}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,9 @@ def quick_data(small_shapes, monkeypatch):
 
 def write_grid(path: Path, **changes) -> Path:
     grid = {"methods": ["simvae", "simclr"], "seeds": [1, 2], "datasets": {"shapes": {"data": {"name": "shapes"}}},
-            "budgets": {"smoke": {"all": TINY}, "short": {"shapes": {"train": {"epochs": 2}}}, "paper": {"all": {}}},
+            "budgets": {"smoke": {"all": TINY}, "short": {"shapes": {"train": {"epochs": 2}}},
+                        "medium": {"all": merge(TINY, CURVES), "seeds": [1, 2], "seeds_by_method": {"simclr": [3]}},
+                        "paper": {"all": {}}},
             "ablations": {"views": {"J=2": {"augment": {"views": 2}}, "J=3": {"augment": {"views": 3}}}}}
     grid.update(changes)
     path.write_text(yaml.safe_dump(grid))
@@ -45,9 +50,23 @@ def test_the_shipped_grid_is_valid_for_every_budget_and_ablation():
     assert len(grid.methods) == 10 and len(grid.seeds) == 3 and {"shapes", "fashion-mnist-canvas"} <= set(grid.datasets)
     paper = grid.base("shapes", "paper")["train"]
     assert (paper["epochs"], paper["batch_size"], paper["lr"]) == (400, 64, 8e-5)
+    medium = grid.seeds_by_method("medium")
+    assert all(len(medium[m]) == 3 for m in ("simvae", "vae", "simclr", "vicreg")) and all(len(s) >= 1 for s in medium.values())
+    assert {"shapes", "fashion-mnist-canvas", "fashion-mnist-canvas-control"} <= set(grid.budget_datasets("medium"))
+    for dataset in grid.budget_datasets("medium"):
+        config = grid.config(dataset, "medium", "simclr", 1)
+        assert config.train.epochs >= 10 and config.train.eval_every and config.eval.all_representations
+    assert grid.config("fashion-mnist-canvas", "medium", "vae", 1).data.limit_train == 20000
+    assert grid.budget_datasets("short") == ["shapes", "fashion-mnist-canvas"]  # as the README's short results were made
+    assert all(len(s) == 1 for s in grid.with_seeds([7]).seeds_by_method("medium").values())
     for name, values in grid.ablations.items():
         for overrides in values.values():
             assert grid.ablation_config("shapes", "short", overrides, seed=1).method.name == "simvae", name
+
+
+def budgets(**changes):
+    """Valid empty budgets, with `changes` to some."""
+    return {"budgets": {**{name: {} for name in BUDGETS}, **changes}}
 
 
 @pytest.mark.parametrize("change,message", [
@@ -55,9 +74,15 @@ def test_the_shipped_grid_is_valid_for_every_budget_and_ablation():
     ({"datasets": {"shapez": {}}}, "unknown dataset 'shapez'"),
     ({"datasets": {"shapes": {"method": {"sigma2": 0.1}}}}, "sets method keys"),
     ({"budgets": {"smoke": {}, "short": {}}}, "budgets must be exactly"),
-    ({"budgets": {"smoke": {"cifar": {}}, "short": {}, "paper": {}}}, "budgets.smoke.cifar names no dataset"),
-    ({"budgets": {"smoke": {"all": {"train": {"epochs": 0}}}, "short": {}, "paper": {}}}, "train.epochs"),
+    (budgets(smoke={"cifar": {}}), "budgets.smoke.cifar names no dataset"),
+    (budgets(smoke={"all": {"train": {"epochs": 0}}}), "train.epochs"),
     ({"method": ["simvae"]}, "unknown key"),
+    ({"seeds": []}, "seeds must be a non-empty list of distinct integers"),
+    (budgets(medium={"seeds": [1, 1]}), "budgets.medium.seeds must be a non-empty list of distinct integers"),
+    (budgets(medium={"seeds_by_method": {"mocoo": [1]}}), "seeds_by_method names 'mocoo', not a method of the grid"),
+    (budgets(medium={"seeds_by_method": {"simclr": "1"}}), "seeds_by_method.simclr must be a non-empty list"),
+    (budgets(medium={"seeds_by_method": [1]}), "seeds_by_method must map method names to seed lists"),
+    (budgets(medium={"datasets": ["cifar10"]}), "budgets.medium.datasets must be a non-empty list of the grid's datasets"),
 ])
 def test_bad_grid_files_fail_at_load_naming_the_problem(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):
@@ -92,19 +117,39 @@ def test_smoke_grid_with_an_ablation_writes_a_report_that_renders(tmp_path, caps
     assert (out / "report.md").read_text().split("## shapes")[1] == report.split("## shapes")[1]
 
 
+def test_medium_budget_curves_per_method_seeds_encoder_and_head_and_the_tradeoff_figure(tmp_path, capsys, render_html):
+    out = tmp_path / "out"
+    assert main(["reproduce", "--grid", str(write_grid(tmp_path / "grid.yaml")), "--budget", "medium", "--out", str(out)]) == 0
+    runs = sorted(str(path.relative_to(out)) for path in out.glob("shapes/*/seed*"))
+    assert runs == ["shapes/simclr/seed3", "shapes/simvae/seed1", "shapes/simvae/seed2"]
+    assert sorted(p.name for p in (out / "shapes" / "simclr" / "seed3" / "curve").iterdir()) == ["epoch-001.json", "epoch-002.json"]
+    report = (out / "report.md").read_text()
+    section = report.split("## shapes")[1]
+    # the trade-off figure opens the section, before any table
+    assert section.index("![content-style trade-off](shapes/tradeoff.png)") < section.index("|")
+    for expected in ("seeds simvae [1, 2], simclr [3]", "### Encoder and projection head", "| simclr | `encoder` |",
+                     "| simclr | `head` |", "| simvae | `mean` |", "mean style", "curves_linear.png", "curves_knn.png",
+                     "Every 1 epochs: a linear probe (2 epochs"):
+        assert expected in section, expected
+    comparison = json.loads((out / "shapes" / "comparison.json").read_text())
+    assert comparison["curves"]["simvae"]["mean"]["content"]["linear"]["epochs"] == [1, 2]
+    assert len(comparison["representations"]["simvae"]["mean"]["hue"]["mlp"]["values"]) == 2
+    rendered = render_html(out / "report.html")
+    assert rendered["broken_images"] == [] and rendered["images"] >= 1 + 2 + 2  # trade-off, bars, curves
+
+
 def test_a_run_directory_made_with_other_settings_is_refused(tmp_path, capsys):
     grid = write_grid(tmp_path / "grid.yaml", methods=["simclr"], seeds=[1], ablations={})
     assert main(["reproduce", "--grid", str(grid), "--budget", "smoke", "--out", str(tmp_path / "out")]) == 0
     tiny_other = {**TINY, "train": {"epochs": 1, "batch_size": 16}}
-    write_grid(tmp_path / "grid.yaml", methods=["simclr"], seeds=[1], ablations={},
-               budgets={"smoke": {"all": tiny_other}, "short": {}, "paper": {}})
+    write_grid(tmp_path / "grid.yaml", methods=["simclr"], seeds=[1], ablations={}, **budgets(smoke={"all": tiny_other}))
     assert main(["reproduce", "--grid", str(grid), "--budget", "smoke", "--out", str(tmp_path / "out")]) == 2
     assert "train.batch_size: 32 -> 16" in capsys.readouterr().err
 
 
 def test_unknown_budget_dataset_or_ablation_is_a_clear_error(tmp_path, capsys):
     grid = str(write_grid(tmp_path / "grid.yaml"))
-    assert set(BUDGETS) == {"smoke", "short", "paper"}
+    assert set(BUDGETS) == {"smoke", "short", "medium", "paper"}
     for extra, message in ((["--budget", "long"], "--budget 'long' is invalid"), (["--datasets", "mnist"], "unknown dataset 'mnist'"),
                            (["--ablations", "depth"], "unknown ablation 'depth'")):
         assert main(["reproduce", "--grid", grid, "--out", str(tmp_path / "o"), *extra]) == 2

@@ -24,8 +24,9 @@ from simvae.data import DATASETS
 from simvae.data.download import download_dataset
 from simvae.distributed import is_global_zero, launched_rank
 from simvae.errors import ConfigError, DataError, SimvaeError, TrainingInterrupted
-from simvae.evaluate import evaluate_run
-from simvae.evaluate.data import EvalData
+from simvae.evaluation import evaluate_run
+from simvae.evaluation.curves import curve_hook
+from simvae.evaluation.data import EvalData
 from simvae.experiments.bench import bench
 from simvae.experiments.compare import compare, parse_base
 from simvae.experiments.reproduce import load_grid, reproduce
@@ -83,7 +84,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     previous = os.environ.get(RUN_DIR_ENV)
     os.environ[RUN_DIR_ENV] = str(run_dir)  # Fabric's launcher re-runs this command for ranks > 0 (inside train)
     try:
-        state = train(config, run_dir, resume=bool(args.resume))
+        state = train(config, run_dir, resume=bool(args.resume), on_epoch_end=curve_hook(config, run_dir))
     finally:
         if previous is None:
             os.environ.pop(RUN_DIR_ENV, None)
@@ -130,10 +131,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
 def cmd_reproduce(args: argparse.Namespace) -> None:
     grid = load_grid(args.grid)
     if args.seeds:
-        grid.seeds = [int(s) for s in args.seeds.split(",")]
+        grid = grid.with_seeds([int(s) for s in args.seeds.split(",")])
     report = reproduce(grid, args.budget, args.out or f"results/reproduce-{args.budget}",
                        args.datasets.split(",") if args.datasets else None,
-                       args.ablations.split(",") if args.ablations else None)
+                       args.ablations.split(",") if args.ablations else None, jobs=args.jobs)
     print(f"report: {report} and {report.with_suffix('.md')}")
 
 
@@ -206,10 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("reproduce", help="the paper's comparison grid (methods x datasets x seeds, ablations) and its report")
     rep.add_argument("--grid", default="configs/reproduce.yaml", help="grid file: methods, seeds, datasets, budgets, ablations")
-    rep.add_argument("--budget", default="short", help="smoke (seconds per run) | short (a few CPU hours) | paper (official schedule)")
+    rep.add_argument("--budget", default="short", help="smoke (seconds per run) | short (a few CPU hours) | "
+                     "medium (10 epochs, seeds, curves: hours, use --jobs) | paper (official schedule)")
     rep.add_argument("--datasets", help="comma-separated subset of the grid's datasets (default: all)")
     rep.add_argument("--ablations", help="comma-separated ablations of the grid file to run too, e.g. views,sigma2")
-    rep.add_argument("--seeds", help="comma-separated seeds instead of the grid's")
+    rep.add_argument("--seeds", help="comma-separated seeds for every method instead of the grid's")
+    rep.add_argument("--jobs", type=int, default=1, help="runs trained at a time, as parallel processes of one thread "
+                     "each (default 1: in this process, with progress bars)")
     rep.add_argument("--out", help="directory for runs and report (default results/reproduce-<budget>; re-running resumes)")
     rep.set_defaults(func=cmd_reproduce)
 

@@ -41,8 +41,13 @@ DATASETS: dict[str, DatasetEntry] = {
     "fashion-mnist-canvas": DatasetEntry(
         load_canvas_dataset,
         lambda root: str(find_idx_dir("fashion-mnist", root)),
-        "real Fashion-MNIST items placed on a 1x40x40 canvas at a seeded position and brightness; "
-        "content: 10 clothing classes; style: pos_x, pos_y, brightness",
+        "real Fashion-MNIST items placed on a 1x40x40 canvas at a seeded position, size and brightness; "
+        "content: 10 clothing classes; style: pos_x, pos_y, brightness, scale",
+    ),
+    "fashion-mnist-canvas-control": DatasetEntry(
+        partial(load_canvas_dataset, control=True),
+        lambda root: str(find_idx_dir("fashion-mnist", root)),
+        "fashion-mnist-canvas with augmentations that leave brightness alone (a control: brightness is labelled, never augmented)",
     ),
     "mnist": DatasetEntry(
         partial(load_idx_dataset, "mnist"),

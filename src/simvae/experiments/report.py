@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from simvae.evaluate.run import PROBES
-from simvae.experiments.compare import PROBE_TITLES
+from simvae.evaluation.run import PROBES
+from simvae.experiments.compare import PROBE_TITLES, seeds_text
 from simvae.output import markdown_table
 
 DIAGNOSTIC_COLUMNS = {
@@ -81,23 +81,60 @@ def ablation_lines(ablation: dict[str, Any], protocol: str) -> list[str]:
     return lines + table(header, rows)
 
 
+def representation_tables(comparison: dict[str, Any], protocols: dict[str, str]) -> list[str]:
+    """Every representation of every method, linear and MLP probes: a projection head's output beside its encoder's."""
+    classes = comparison["num_classes"]
+    styles = [task for task in classes if task != "content"]
+    lines = []
+    for probe in ("linear", "mlp"):
+        header = ["method", "representation", *(f"{task} ({classes[task]} cls)" for task in classes)]
+        header += ["mean style"] if styles else []
+        rows = []
+        for method, representations in comparison["representations"].items():
+            for rep, scores in representations.items():
+                mean_style = [f"{100 * sum(scores[t][probe]['mean'] for t in styles) / len(styles):.1f}"] if styles else []
+                rows.append([method, f"`{rep}`", *(cell(scores[task][probe]) for task in classes), *mean_style])
+        lines += [f"**{PROBE_TITLES[probe]}** · {protocols[probe]}", "", *table(header, rows)]
+    return lines
+
+
 def section_lines(section: dict[str, Any]) -> list[str]:
     comparison, config = section["comparison"], section["config"]
     protocols = probe_protocols(config["eval"])
     train, augment, net = config["train"], config["augment"], config["net"]
-    seeds = comparison["seeds"]
-    lines = [f"## {section['dataset']}", "",
+    seeds, dataset = comparison["seeds"], section["dataset"]
+    lines = [f"## {dataset}", "",
              f"{train['epochs']} epochs, {train['batch_size']} images x {augment['views']} views per step, Adam lr {train['lr']:g}, "
-             f"augmentation preset `{comparison['augment_preset']}`, backbone `{comparison['backbone']}`, d = {net['latent_dim']}; seeds {seeds}; "
-             f"probes trained on {protocols['train']}; training time per seed (s): "
-             + ", ".join(f"{m} {t / len(seeds):.0f}" for m, t in comparison["train_seconds"].items()), "",
-             f"### Test accuracy (%), mean ± std over {len(seeds)} seeds", ""]
+             f"augmentation preset `{comparison['augment_preset']}`, backbone `{comparison['backbone']}`, d = {net['latent_dim']}; "
+             f"seeds {seeds_text(seeds)}; probes trained on {protocols['train']}; training time per seed (s): "
+             + ", ".join(f"{m} {t / len(seeds[m]):.0f}" for m, t in comparison["train_seconds"].items()), ""]
+    styles = len(comparison["num_classes"]) > 1
+    if styles:
+        lines += ["### Content against style", "",
+                  "Test accuracy on content against the mean over style labels, one small point per run (seed), the "
+                  "method's mean as a large one; filled: the representation the tables below use (encoder, or posterior "
+                  "mean), hollow squares: the projection head's output. Dashed: chance.", "",
+                  f"![content-style trade-off]({dataset}/tradeoff.png)", ""]
+    lines += ["### Test accuracy (%), mean ± std over seeds", ""]
     for probe in PROBES:
         lines += [f"**{PROBE_TITLES[probe]}**", ""]
         lines += accuracy_table(comparison["summary"], comparison["num_classes"], probe, protocols[probe], comparison["parameters"])
-    lines += [f"![content accuracy]({section['dataset']}/accuracy_content.png)", ""]
-    if len(comparison["num_classes"]) > 1:
-        lines += [f"![style accuracy]({section['dataset']}/accuracy_style.png)", ""]
+    lines += [f"![content accuracy]({dataset}/accuracy_content.png)", ""]
+    if styles:
+        lines += [f"![style accuracy]({dataset}/accuracy_style.png)", ""]
+    if any(len(reps) > 1 for reps in comparison["representations"].values()):
+        lines += ["### Encoder and projection head (test accuracy %, mean ± std over seeds)", "",
+                  "Discriminative methods probed on the encoder's output (`encoder`, before the projection head) and on "
+                  "the head's (`head`, what their loss sees); generative methods on the posterior mean (`mean`).", ""]
+        lines += representation_tables(comparison, protocols)
+    if any(comparison["curves"].values()):
+        curve = config["eval"]
+        lines += ["### During training (mean ± std over seeds)", "",
+                  f"Every {train['eval_every']} epochs: a linear probe ({curve['curve_probe_epochs']} epochs, epoch chosen on "
+                  f"val, {curve['curve_max_train']} train embeddings) and cosine kNN (k in {curve['knn_k']}) on the primary "
+                  "representation. Dashed: chance.", "",
+                  f"![learning curves, linear probe]({dataset}/curves_linear.png)", "",
+                  f"![learning curves, kNN]({dataset}/curves_knn.png)", ""]
     lines += ["### Diagnostics of the representation (test split, augmented views; mean ± std over seeds)", "",
               "How tightly each method clusters the views of one sample (the structure the paper's model predicts), "
               "how many dimensions it uses, and Wang & Isola's alignment and uniformity (of L2-normalised representations).", ""]
@@ -106,7 +143,7 @@ def section_lines(section: dict[str, Any]) -> list[str]:
     lines += ["### Official-code selection: best test epoch instead of the validation-chosen one (content)", ""]
     lines += selection_table(comparison["summary"])
     if section["ablations"]:
-        lines += [f"### Ablations of SimVAE (linear probe, test accuracy %, mean ± std over {len(seeds)} seeds)", ""]
+        lines += ["### Ablations of SimVAE (linear probe, test accuracy %, mean ± std over seeds)", ""]
         for ablation in section["ablations"]:
             lines += ablation_lines(ablation, protocols["linear"])
     lines += ["### Figures (first seed)", ""]
@@ -128,7 +165,8 @@ def report_markdown(payload: dict[str, Any]) -> str:
              f"{p['time']}; this invocation {payload['elapsed_seconds'] / 60:.1f} min, training compute of the main grid "
              f"{compute / 60:.1f} min.", "",
              "Every method shares data, augmentations, backbone, optimiser and probes; only the objective differs. "
-             "Representations are the encoder's output before any projection head (posterior means for the VAEs). "
+             "Tables use the encoder's output before any projection head (posterior means for the VAEs); where the "
+             "head's output was probed too (eval.all_representations), it is tabulated beside it. "
              "Accuracies are on the official test split; probe settings (epoch, k) are chosen on a validation split "
              "carved from the training set.", ""]
     for section in payload["sections"]:

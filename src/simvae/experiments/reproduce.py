@@ -1,10 +1,12 @@
 """`simvae reproduce`: the paper's comparison grid (methods x datasets x seeds) and its ablations, then a report.
 
 The grid lives in a versioned YAML file (configs/reproduce.yaml). Each dataset's settings are merged with
-the chosen budget's: first the budget's `all` entry, then its entry for that dataset. Runs are laid out as
-OUT/<dataset>/<method>/seed<k>/ (exactly `simvae compare`'s layout, so one can continue the other) and
-ablations as OUT/<dataset>/ablation-<name>/<value>/seed<k>/. Finished runs are skipped, interrupted ones
-resumed, and a run directory made with other settings is refused rather than silently reused.
+the chosen budget's: first the budget's `all` entry, then its entry for that dataset; a budget may also
+choose its seeds (per method) and datasets. Runs are laid out as OUT/<dataset>/<method>/seed<k>/ (exactly
+`simvae compare`'s layout, so one can continue the other) and ablations as
+OUT/<dataset>/ablation-<name>/<value>/seed<k>/. Every run is trained first (`--jobs N`: N at a time, as
+parallel processes), then each dataset is tabulated. Finished runs are skipped, interrupted ones resumed,
+and a run directory made with other settings is refused rather than silently reused.
 """
 
 from __future__ import annotations
@@ -12,21 +14,23 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from simvae.config import RunConfig, config_from_dict, merge, read_yaml_file
 from simvae.data import DATASETS
 from simvae.errors import ConfigError
-from simvae.evaluate.diagnostics import diagnose_run
-from simvae.experiments.compare import compare, mean_std, run_one, summarise
+from simvae.evaluation.diagnostics import diagnose_run
+from simvae.experiments.compare import compare, mean_std, run_one, seeds_text, summarise
+from simvae.experiments.parallel import Job, run_jobs
 from simvae.experiments.report import write_report
 from simvae.methods import METHODS
 from simvae.output import write_json
 from simvae.runs.rundir import provenance
 
-BUDGETS = ("smoke", "short", "paper")
+BUDGETS = ("smoke", "short", "medium", "paper")
+BUDGET_KEYS = ("seeds", "seeds_by_method", "datasets")  # what a budget may set besides `all` and per-dataset settings
 DIAGNOSTICS = "diagnostics.json"
 
 
@@ -35,9 +39,9 @@ class Grid:
     """What configs/reproduce.yaml holds; see that file for the meaning of each part."""
 
     methods: list[str]
-    seeds: list[int]
+    seeds: list[int]  # every method's seeds unless its budget says otherwise
     datasets: dict[str, dict[str, Any]]  # dataset -> settings shared by every method on it (no method keys)
-    budgets: dict[str, dict[str, dict[str, Any]]]  # budget -> {"all" | dataset: settings}
+    budgets: dict[str, dict[str, Any]]  # budget -> {"all" | dataset: settings, and optionally BUDGET_KEYS}
     ablation_method: str = "simvae"
     ablations: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # name -> value label -> settings
 
@@ -46,14 +50,61 @@ class Grid:
         entries = self.budgets[budget]
         return merge(merge(self.datasets[dataset], entries.get("all", {})), entries.get(dataset, {}))
 
+    def config(self, dataset: str, budget: str, method: str, seed: int, overrides: dict[str, Any] | None = None) -> RunConfig:
+        values = merge(self.base(dataset, budget), overrides or {})
+        return config_from_dict(merge(values, {"method": {"name": method}, "train": {"seed": seed}}))
+
     def ablation_config(self, dataset: str, budget: str, overrides: dict[str, Any], seed: int) -> RunConfig:
-        values = merge(self.base(dataset, budget), overrides)
-        values = merge(values, {"method": {"name": self.ablation_method}, "train": {"seed": seed}})
-        return config_from_dict(values)
+        return self.config(dataset, budget, self.ablation_method, seed, overrides)
+
+    def seeds_by_method(self, budget: str) -> dict[str, list[int]]:
+        """{method: seeds} under `budget` (its `seeds`, else the grid's; `seeds_by_method` overrides per method)."""
+        entries = self.budgets[budget]
+        default = entries.get("seeds", self.seeds)
+        return {method: entries.get("seeds_by_method", {}).get(method, default) for method in [*self.methods, self.ablation_method]}
+
+    def budget_datasets(self, budget: str) -> list[str]:
+        return self.budgets[budget].get("datasets", list(self.datasets))
+
+    def with_seeds(self, seeds: list[int]) -> Grid:
+        """The grid with `seeds` for every method under every budget (`simvae reproduce --seeds`)."""
+        budgets = {name: {key: value for key, value in entries.items() if key not in ("seeds", "seeds_by_method")}
+                   for name, entries in self.budgets.items()}
+        return replace(self, seeds=seeds, budgets=budgets)
+
+
+def check_seeds(seeds: Any, where: str) -> None:
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+            and len(set(seeds)) == len(seeds)):
+        raise ConfigError(f"{where} must be a non-empty list of distinct integers, e.g. [1, 2, 3], not {seeds!r}")
+
+
+def check_budget(grid: Grid, budget: str, where: Path) -> None:
+    entries = grid.budgets[budget]
+    if not isinstance(entries, dict):
+        raise ConfigError(f"{where}: budgets.{budget} must be a mapping of `all`, dataset names and {list(BUDGET_KEYS)}")
+    for key in set(entries) - {"all", *grid.datasets, *BUDGET_KEYS}:
+        raise ConfigError(f"{where}: budgets.{budget}.{key} names no dataset of the grid "
+                          f"(use `all`, one of {sorted(grid.datasets)}, or {', '.join(BUDGET_KEYS)})")
+    if "seeds" in entries:
+        check_seeds(entries["seeds"], f"{where}: budgets.{budget}.seeds")
+    by_method = entries.get("seeds_by_method", {})
+    if not isinstance(by_method, dict):
+        raise ConfigError(f"{where}: budgets.{budget}.seeds_by_method must map method names to seed lists, e.g. {{moco: [1]}}")
+    for method, seeds in by_method.items():
+        if method not in grid.methods:
+            raise ConfigError(f"{where}: budgets.{budget}.seeds_by_method names {method!r}, not a method of the grid {grid.methods}")
+        check_seeds(seeds, f"{where}: budgets.{budget}.seeds_by_method.{method}")
+    datasets = entries.get("datasets", list(grid.datasets))
+    if not isinstance(datasets, list) or not datasets or set(datasets) - set(grid.datasets):
+        raise ConfigError(f"{where}: budgets.{budget}.datasets must be a non-empty list of the grid's datasets "
+                          f"{sorted(grid.datasets)}, not {datasets!r}")
+    for dataset in grid.datasets:  # every combination must make a valid run config
+        grid.config(dataset, budget, grid.methods[0], grid.seeds_by_method(budget)[grid.methods[0]][0])
 
 
 def load_grid(path: str | Path) -> Grid:
-    """Read and check a grid file: unknown keys, methods, datasets and budgets fail here, naming the fix."""
+    """Read and check a grid file: unknown keys, methods, datasets, budgets and seeds fail here, naming the fix."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"grid file {path} does not exist; configs/reproduce.yaml is the paper's grid")
@@ -68,6 +119,7 @@ def load_grid(path: str | Path) -> Grid:
     for method in [*grid.methods, grid.ablation_method]:
         if method not in METHODS:
             raise ConfigError(f"{path}: unknown method {method!r}; available: {sorted(METHODS)}")
+    check_seeds(grid.seeds, f"{path}: seeds")
     for dataset, settings in grid.datasets.items():
         if dataset not in DATASETS:
             raise ConfigError(f"{path}: unknown dataset {dataset!r}; available: {sorted(DATASETS)}")
@@ -75,12 +127,8 @@ def load_grid(path: str | Path) -> Grid:
             raise ConfigError(f"{path}: datasets.{dataset} sets method keys; every method shares a dataset's settings")
     if set(grid.budgets) != set(BUDGETS):
         raise ConfigError(f"{path}: budgets must be exactly {list(BUDGETS)}, got {sorted(grid.budgets)}")
-    for budget, entries in grid.budgets.items():
-        for key in set(entries) - {"all", *grid.datasets}:
-            raise ConfigError(f"{path}: budgets.{budget}.{key} names no dataset of the grid (use `all` or one of {sorted(grid.datasets)})")
-        for dataset in grid.datasets:  # every combination must make a valid run config
-            for seed in grid.seeds[:1]:
-                config_from_dict(merge(grid.base(dataset, budget), {"method": {"name": grid.methods[0]}, "train": {"seed": seed}}))
+    for budget in grid.budgets:
+        check_budget(grid, budget, path)
     return grid
 
 
@@ -93,38 +141,69 @@ def cached_diagnostics(run_dir: Path) -> dict[str, Any]:
     return result
 
 
-def diagnostics_summary(out: Path, methods: list[str], seeds: list[int]) -> dict[str, dict[str, dict[str, float]]]:
-    """{method: {diagnostic: {"mean", "std"}}} over seeds."""
+def diagnostics_summary(out: Path, seeds: dict[str, list[int]]) -> dict[str, dict[str, dict[str, float]]]:
+    """{method: {diagnostic: {"mean", "std"}}} over each method's seeds."""
     summary = {}
-    for method in methods:
-        runs = [cached_diagnostics(out / method / f"seed{seed}") for seed in seeds]
+    for method, method_seeds in seeds.items():
+        runs = [cached_diagnostics(out / method / f"seed{seed}") for seed in method_seeds]
         summary[method] = {key: mean_std([run[key] for run in runs]) for key, value in runs[0].items()
                            if isinstance(value, (int, float)) and not isinstance(value, bool)}
     return summary
 
 
-def run_ablation(grid: Grid, dataset: str, budget: str, name: str, out: Path, progress: bool) -> dict[str, Any]:
-    """Every value of one ablation, over the grid's seeds. A value whose settings equal the main grid's
+@dataclass(frozen=True)
+class AblationRun:
+    label: str
+    seed: int
+    config: RunConfig
+    run_dir: Path
+    reused: bool  # the main grid's run of the ablation method, whose settings it equals
+
+
+def ablation_runs(grid: Grid, dataset: str, budget: str, name: str, out: Path) -> list[AblationRun]:
+    """Every value of one ablation over the ablation method's seeds. A value whose settings equal the main grid's
     `ablation_method` run reuses that run instead of training it again."""
-    runs: dict[str, list[dict[str, Any]]] = {}
+    runs = []
     for label, overrides in grid.ablations[name].items():
-        runs[label] = []
-        for seed in grid.seeds:
+        for seed in grid.seeds_by_method(budget)[grid.ablation_method]:
             config = grid.ablation_config(dataset, budget, overrides, seed)
-            main = config_from_dict(merge(grid.base(dataset, budget), {"method": {"name": grid.ablation_method}, "train": {"seed": seed}}))
-            reuse = grid.ablation_method in grid.methods and config.to_dict() == main.to_dict()
-            run_dir = out / grid.ablation_method / f"seed{seed}" if reuse else out / f"ablation-{name}" / label / f"seed{seed}"
-            print(f"ablation {name}: {label}, seed {seed}" + (" (the main grid's run)" if reuse else ""), flush=True)
-            runs[label].append(run_one(config, run_dir, progress))
+            main = grid.config(dataset, budget, grid.ablation_method, seed)
+            reused = grid.ablation_method in grid.methods and config.to_dict() == main.to_dict()
+            run_dir = out / grid.ablation_method / f"seed{seed}" if reused else out / f"ablation-{name}" / label / f"seed{seed}"
+            runs.append(AblationRun(label, seed, config, run_dir, reused))
+    return runs
+
+
+def run_ablation(grid: Grid, dataset: str, budget: str, name: str, out: Path, progress: bool) -> dict[str, Any]:
+    """One ablation's summary over seeds (its runs trained first, if they are not yet)."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for run in ablation_runs(grid, dataset, budget, name, out):
+        print(f"ablation {name}: {run.label}, seed {run.seed}" + (" (the main grid's run)" if run.reused else ""), flush=True)
+        runs.setdefault(run.label, []).append(run_one(run.config, run.run_dir, progress))
     return {"name": name, "values": grid.ablations[name], "summary": summarise(runs),
             "num_classes": runs[next(iter(runs))][0]["num_classes"]}
 
 
-def collect_figures(out: Path, methods: list[str], seed: int) -> dict[str, dict[str, str]]:
+def plan(grid: Grid, budget: str, datasets: list[str], ablations: list[str], out: Path) -> list[Job]:
+    """Every run of the grid and its ablations, main grid first; a reused run appears once."""
+    jobs, seeds = {}, grid.seeds_by_method(budget)
+    for dataset in datasets:
+        for method in grid.methods:
+            for seed in seeds[method]:
+                run_dir = out / dataset / method / f"seed{seed}"
+                jobs[run_dir] = Job(f"{dataset}/{method}/seed{seed}", grid.config(dataset, budget, method, seed), run_dir)
+        for name in ablations:
+            for run in ablation_runs(grid, dataset, budget, name, out / dataset):
+                label = f"{dataset}/ablation-{name}/{run.label}/seed{run.seed}"
+                jobs.setdefault(run.run_dir, Job(label, run.config, run.run_dir))
+    return list(jobs.values())
+
+
+def collect_figures(out: Path, seeds: dict[str, list[int]]) -> dict[str, dict[str, str]]:
     """Copy each method's first-seed figures next to the report (run directories are not kept in git)."""
     found: dict[str, dict[str, str]] = {}
-    for method in methods:
-        source = out / method / f"seed{seed}" / "figures"
+    for method, method_seeds in seeds.items():
+        source = out / method / f"seed{method_seeds[0]}" / "figures"
         for figure in sorted(source.glob("*.png")):
             target = out / "figures" / f"{method}-{figure.name}"
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -134,31 +213,34 @@ def collect_figures(out: Path, methods: list[str], seed: int) -> dict[str, dict[
 
 
 def reproduce(grid: Grid, budget: str, out: str | Path, datasets: list[str] | None = None,
-              ablations: list[str] | None = None, progress: bool = True) -> Path:
-    """Run the grid (and the chosen ablations) under `budget` into `out`; returns the report's path."""
+              ablations: list[str] | None = None, progress: bool = True, jobs: int = 1) -> Path:
+    """Run the grid (and the chosen ablations) under `budget` into `out`, `jobs` runs at a time; returns the
+    report's path."""
     if budget not in BUDGETS:
         raise ConfigError(f"--budget {budget!r} is invalid: expected one of {list(BUDGETS)}")
-    datasets = datasets or list(grid.datasets)
-    for kind, names, known in (("dataset", datasets, grid.datasets), ("ablation", ablations or [], grid.ablations)):
+    datasets = datasets or grid.budget_datasets(budget)
+    ablations = ablations or []
+    for kind, names, known in (("dataset", datasets, grid.datasets), ("ablation", ablations, grid.ablations)):
         for name in names:
             if name not in known:
                 raise ConfigError(f"unknown {kind} {name!r}: the grid file has {sorted(known)}")
     out = Path(out)
     started = time.perf_counter()
+    seeds = {method: grid.seeds_by_method(budget)[method] for method in grid.methods}
+    print(f"== budget {budget}: {', '.join(datasets)}; seeds {seeds_text(seeds)}; {jobs} run(s) at a time", flush=True)
+    run_jobs(plan(grid, budget, datasets, ablations, out), jobs, progress)
     sections = []
-    for index, dataset in enumerate(datasets, 1):
-        print(f"== {dataset} ({index}/{len(datasets)}): {len(grid.methods)} methods x {len(grid.seeds)} seeds, "
-              f"budget {budget}", flush=True)
-        comparison = compare(grid.methods, grid.seeds, out / dataset, grid.base(dataset, budget), progress)
+    for dataset in datasets:  # every run is done by now: what follows reads and tabulates them
+        comparison = compare(grid.methods, seeds, out / dataset, grid.base(dataset, budget), progress)
         sections.append({
             "dataset": dataset,
             "comparison": comparison,
-            "diagnostics": diagnostics_summary(out / dataset, grid.methods, grid.seeds),
-            "ablations": [run_ablation(grid, dataset, budget, name, out / dataset, progress) for name in ablations or []],
-            "figures": collect_figures(out / dataset, grid.methods, grid.seeds[0]),
-            "config": config_from_dict(merge(grid.base(dataset, budget), {"method": {"name": grid.methods[0]}})).to_dict(),
+            "diagnostics": diagnostics_summary(out / dataset, seeds),
+            "ablations": [run_ablation(grid, dataset, budget, name, out / dataset, progress) for name in ablations],
+            "figures": collect_figures(out / dataset, seeds),
+            "config": grid.config(dataset, budget, grid.methods[0], seeds[grid.methods[0]][0]).to_dict(),
         })
-    payload = {"budget": budget, "methods": grid.methods, "seeds": grid.seeds, "sections": sections,
+    payload = {"budget": budget, "methods": grid.methods, "seeds": seeds, "sections": sections,
                "provenance": provenance(), "elapsed_seconds": time.perf_counter() - started}
     write_json(out / "report.json", payload)
     return write_report(payload, out)

@@ -53,6 +53,8 @@ from simvae.training.speed import (
     use_channels_last,
 )
 
+EpochHook = Callable[[int, Setup], float]  # (epoch just finished, setup) -> seconds spent, not counted as training
+
 
 def make_fabric(config: RunConfig) -> Fabric:
     """Lightning Fabric for the run's execution settings; settings this machine cannot honour fail in one line."""
@@ -167,12 +169,13 @@ def save(fabric: Fabric, run_dir: Path, setup: Setup, optimizer: torch.optim.Opt
 
 
 def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
-          progress: bool = True) -> dict[str, Any]:
+          progress: bool = True, on_epoch_end: EpochHook | None = None) -> dict[str, Any]:
     """Train `config` into `run_dir`; returns the final state (step, epoch, history, wall time, ...).
 
     `resume` continues from run_dir/checkpoint.pt. `max_steps` stops (with a checkpoint) once that
     many steps are done in total, as an interruption would. Rank 0 holds the run directory's lock
-    throughout; SIGTERM or SIGINT checkpoint the current step and raise TrainingInterrupted.
+    throughout; SIGTERM or SIGINT checkpoint the current step and raise TrainingInterrupted. Rank 0 calls
+    `on_epoch_end` (e.g. `simvae.evaluation.curves.CurveProbe`) after each epoch, before its checkpoint.
     """
     run_dir = Path(run_dir)
     fabric = make_fabric(config)
@@ -180,11 +183,11 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_step
         fabric.launch()  # starts the other ranks (Fabric's launcher re-runs this command) unless a launcher did
     lock = RunDirLock(run_dir) if fabric.is_global_zero else contextlib.nullcontext()
     with lock, StopSignals() as signals:
-        return _train(config, run_dir, fabric, signals, resume, max_steps, progress)
+        return _train(config, run_dir, fabric, signals, resume, max_steps, progress, on_epoch_end)
 
 
 def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignals, resume: bool,
-           max_steps: int | None, progress: bool) -> dict[str, Any]:
+           max_steps: int | None, progress: bool, on_epoch_end: EpochHook | None) -> dict[str, Any]:
     t = config.train
     if t.threads:
         torch.set_num_threads(t.threads)
@@ -258,6 +261,8 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
                         state["running"] = {}
                         bar.set_postfix({k: f"{v:.3g}" for k, v in point.items() if k not in ("step", "epoch")}, refresh=False)
                 bar.update(1)
+                if on_epoch_end is not None and step % steps_per_epoch == 0 and fabric.is_global_zero:
+                    started += on_epoch_end(step // steps_per_epoch, setup)
                 if at_save or at_limit or stop:
                     save(fabric, run_dir, setup, optimizer, config, state)
                     last_good = step

@@ -11,10 +11,11 @@ import torch
 from tqdm.auto import tqdm
 
 from simvae.config import RunConfig
+from simvae.data import ImageSet
 from simvae.errors import ConfigError
-from simvae.evaluate import figures
-from simvae.evaluate.data import EvalData
-from simvae.evaluate.probes import (
+from simvae.evaluation import figures
+from simvae.evaluation.data import EvalData
+from simvae.evaluation.probes import (
     NeighbourIndex,
     gmm_clustering,
     knn_probe,
@@ -44,13 +45,19 @@ def embed(setup: Setup, images: torch.Tensor, device: torch.device | str = "cpu"
     return {name: torch.cat(parts) for name, parts in chunks.items()}
 
 
+def embedded_splits(setup: Setup, max_train: int | None, device: torch.device | str) -> tuple[dict[str, ImageSet], dict[str, Any]]:
+    """The probes' splits (train cut to its first `max_train` images) and {split: {representation: features}}."""
+    dataset = setup.dataset
+    splits = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
+    if max_train is not None:
+        splits["train"] = dataset.train.subset(torch.arange(min(max_train, len(dataset.train))))
+    return splits, {split: embed(setup, data.images, device) for split, data in splits.items()}
+
+
 def evaluate(setup: Setup, config: RunConfig, device: torch.device | str = "cpu", progress: bool = True) -> dict[str, Any]:
     """{representation: {task: {probe: scores}}}; accuracies are fractions in [0, 1]."""
     dataset, e = setup.dataset, config.eval
-    splits = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
-    if e.max_train is not None:
-        splits["train"] = dataset.train.subset(torch.arange(min(e.max_train, len(dataset.train))))
-    features = {split: embed(setup, data.images, device) for split, data in splits.items()}
+    splits, features = embedded_splits(setup, e.max_train, device)
     names = list(features["train"]) if e.all_representations else list(features["train"])[:1]
     classes = dataset.num_classes
     tasks = list(classes)

@@ -8,7 +8,7 @@ import torch
 
 from simvae.config import load_config
 from simvae.data.shapes import load_shapes
-from simvae.evaluate.diagnostics import (
+from simvae.evaluation.diagnostics import (
     alignment,
     diagnose_run,
     diagnostics,

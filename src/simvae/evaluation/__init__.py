@@ -1,5 +1,5 @@
 """Evaluation of frozen representations: probes on content and style labels, tables and figures."""
 
-from simvae.evaluate.run import evaluate, evaluate_run, results_table
+from simvae.evaluation.run import evaluate, evaluate_run, results_table
 
 __all__ = ["evaluate", "evaluate_run", "results_table"]

@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # files only, no screen needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 
 
@@ -85,6 +86,61 @@ def accuracy_bars(table: dict[str, dict[str, float]], path: Path, title: str, er
     axis.set_ylim(0, 100)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(fontsize=7, ncol=min(len(series), 5))
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def tradeoff(panels: dict[str, dict[str, dict[str, list[tuple[float, float]]]]], chance: tuple[float, float], path: Path,
+             title: str) -> None:
+    """Content against style accuracy, one panel per probe: panels[probe][method][representation] = one (x, y) per run.
+
+    A method's first representation is drawn filled, any other (a projection head) hollow; each one's mean is a
+    large marker outlined in black. Dashed lines mark chance.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.8), squeeze=False)
+    for axis, (probe, methods) in zip(axes[0], panels.items()):
+        for index, (method, representations) in enumerate(methods.items()):
+            colour = plt.get_cmap("tab10")(index % 10)
+            for order, (rep, points) in enumerate(representations.items()):
+                x, y = np.array(points).T * 100
+                face = colour if order == 0 else "none"
+                label = method if order == 0 else f"{method} · {rep}"
+                axis.scatter(x, y, s=18, facecolors=face, edgecolors=colour, alpha=0.7)
+                axis.scatter(x.mean(), y.mean(), s=110, marker="o" if order == 0 else "s", facecolors=face,
+                             edgecolors="black" if order == 0 else colour, linewidths=1.5, label=label)
+        axis.axvline(100 * chance[0], color="grey", ls="--", lw=0.8)
+        axis.axhline(100 * chance[1], color="grey", ls="--", lw=0.8)
+        axis.set_title(probe)
+        axis.set_xlabel("content accuracy (%)")
+        axis.set_ylabel("mean style accuracy (%)")
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def learning_curves(curves: dict[str, dict[str, dict[str, list[float]]]], chance: dict[str, float], path: Path,
+                    title: str) -> None:
+    """Accuracy against epoch, one panel per task: curves[method][task] = {"epochs", "mean", "std"}; ± std shaded."""
+    tasks = list(next(iter(curves.values())))
+    columns = min(len(tasks), 3)
+    rows = -(-len(tasks) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns + 1.4, 3.0 * rows), squeeze=False)
+    for axis in axes.flat[len(tasks):]:
+        axis.set_visible(False)
+    for axis, task in zip(axes.flat, tasks):
+        for index, (method, by_task) in enumerate(curves.items()):
+            epochs, mean, std = (np.array(by_task[task][key]) for key in ("epochs", "mean", "std"))
+            colour = plt.get_cmap("tab10")(index % 10)
+            axis.plot(epochs, 100 * mean, marker=".", color=colour, lw=1.2, label=method)
+            axis.fill_between(epochs, 100 * (mean - std), 100 * (mean + std), color=colour, alpha=0.15, lw=0)
+        axis.axhline(100 * chance[task], color="grey", ls="--", lw=0.8)
+        axis.set_title(task)
+        axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_ylabel("test accuracy (%)")
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title)
     _save(fig, path)
 

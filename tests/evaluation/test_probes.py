@@ -4,7 +4,7 @@ import torch
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
-from simvae.evaluate.probes import (
+from simvae.evaluation.probes import (
     NeighbourIndex,
     cluster_accuracy,
     cosine_neighbours,
