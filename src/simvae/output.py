@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from simvae.errors import RunDirError
+from simvae.errors import DiskFull
 
 TEMP_SUFFIX = ".tmp"
 
@@ -21,7 +21,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
 
     A reader never sees half a file, two writers never share a temporary file, and a crash or a full disk
     leaves the previous file intact (the rename is atomic on POSIX). The file gets the mode a plain
-    open() would give it (mkstemp's is 0600). A full disk raises RunDirError naming the device and path.
+    open() would give it (mkstemp's is 0600). A full disk raises DiskFull naming the device and path.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,8 +36,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     except BaseException as error:
         Path(temp).unlink(missing_ok=True)
         if _disk_full(error, path.parent):
-            raise RunDirError(f"no space left on {_device(path.parent)} while writing {path}; the previous "
-                              f"{path.name} is intact: free some space, then run the same command again") from None
+            raise DiskFull(_device(path.parent), path, kept=path.exists()) from None
         raise
 
 
