@@ -25,8 +25,9 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    temp = None
     try:
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
@@ -34,17 +35,22 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
         os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except BaseException as error:
-        Path(temp).unlink(missing_ok=True)
-        if _disk_full(error, path.parent):
+        full = _disk_full(error, path.parent)  # before the temporary file goes and frees its space
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        if full:
             raise DiskFull(_device(path.parent), path, kept=path.exists()) from None
         raise
 
 
 def _disk_full(error: BaseException, directory: Path) -> bool:
-    # torch.save reports a full disk as RuntimeError("... unexpected pos ..."), so also look at the free space
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return True
-    return isinstance(error, (OSError, RuntimeError)) and shutil.disk_usage(directory).free < 1 << 20
+    # torch.save reports a full disk as RuntimeError("... unexpected pos ...") raised while handling the OSError
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return isinstance(error, RuntimeError) and shutil.disk_usage(directory).free < 1 << 20
 
 
 def _device(directory: Path) -> str:

@@ -53,7 +53,7 @@ def command(args: Sequence[str]) -> list[str]:
 
 
 def run_cli(args: Sequence[str], cwd: Path, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
-    return subprocess.run(command(args), cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command(args), cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def start_cli(args: Sequence[str], cwd: Path, **popen) -> subprocess.Popen:

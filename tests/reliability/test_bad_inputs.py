@@ -21,6 +21,10 @@ from simvae.data.mnist import IDX_FILES
 TRAIN = ["train", "--no-eval"]
 # (case, arguments, fragments the error line must hold: the problem and the fix)
 CASES = [
+    # the command line itself
+    ("command-unknown", ["trian"], ["invalid choice: 'trian'", "simvae --help"]),
+    ("option-unknown", [*TRAIN, "--outt", "run"], ["unrecognized arguments: --outt", "simvae --help"]),
+    ("option-without-value", [*TRAIN, "--out"], ["argument --out: expected one argument", "simvae train --help"]),
     # YAML files
     ("yaml-syntax", [*TRAIN, "--config", "syntax.yaml"], ["syntax.yaml is not valid YAML", "close brackets"]),
     ("yaml-tabs", [*TRAIN, "--config", "tabs.yaml"], ["tabs.yaml is not valid YAML", "not tabs"]),
