@@ -1,7 +1,8 @@
 """The real `simvae` command in subprocesses, on a tiny npz dataset (256 16x16 images, 4 classes).
 
-Every run here is a fresh interpreter, as a user's would be: each costs ~2-5 s of imports, so the cases
-run several at a time where they are independent (`run_many`).
+Training runs are fresh interpreters (`python -m simvae.cli.main`), as a user's are. The table of bad
+inputs runs each case in a forked child of one interpreter that has imported the CLI (`run_many`): the
+imports cost seconds of CPU per interpreter, the cases themselves a fraction of that.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,6 +29,7 @@ TINY = ["data.name=npz", "data.root=data.npz", "train.batch_size=16", "net.laten
 EPOCHS = 3
 STEPS = 12 * EPOCHS
 RUN = ["train", "--no-eval", *TINY, f"train.epochs={EPOCHS}", "train.log_every=4"]  # the run the training tests make
+ERROR = re.compile(r"simvae( [a-z]+)?: error: ")  # `simvae train: error:` from the command-line parser
 ADVICE = re.compile(r"`simvae ([^`]+)`")  # a command an error message tells the user to run
 
 
@@ -60,10 +61,57 @@ def start_cli(args: Sequence[str], cwd: Path, **popen) -> subprocess.Popen:
     return subprocess.Popen(command(args), cwd=cwd, env=cli_env(), text=True, **popen)
 
 
-def run_many(jobs: Sequence[tuple[Sequence[str], Path]], workers: int | None = None) -> list[subprocess.CompletedProcess]:
-    """`run_cli` over (args, cwd) pairs, a few at a time."""
-    with ThreadPoolExecutor(workers or max(2, (os.cpu_count() or 2))) as pool:
-        return list(pool.map(lambda job: run_cli(*job), jobs))
+# The imports of the CLI cost seconds of CPU, more than most error cases themselves. This server pays them
+# once, then runs `simvae.cli.main.main(argv)` in a forked child per case: each case still gets its own
+# process, working directory, stdout, stderr and exit code, as `python -m simvae.cli.main` would give it.
+FORK_SERVER = r"""
+import json, os, signal, sys, traceback
+from simvae.cli.main import main
+
+def run(case):
+    signal.alarm(60)  # an error case that trains instead of failing fast ends here (exit code -14)
+    os.chdir(case["cwd"])
+    for fd, name in ((1, case["stdout"]), (2, case["stderr"])):
+        os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+    sys.argv = ["simvae", *case["argv"]]
+    try:
+        code = main(case["argv"])
+    except SystemExit as stop:
+        code = stop.code
+    except BaseException:
+        traceback.print_exc()  # as the interpreter would, before exit code 1
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0 if code is None else code if isinstance(code, int) else 1)
+
+cases = [json.loads(line) for line in sys.stdin]
+workers, codes, running = int(sys.argv[1]), [None] * len(cases), {}
+for index, case in enumerate(cases + [None] * workers):
+    if len(running) >= workers or case is None and running:
+        pid, status = os.wait()
+        codes[running.pop(pid)] = os.waitstatus_to_exitcode(status)
+    if case is not None:
+        pid = os.fork()
+        if pid == 0:
+            run(case)
+        running[pid] = index
+print(json.dumps(codes))
+"""
+
+
+def run_many(jobs: Sequence[tuple[Sequence[str], Path]], scratch: Path) -> list[subprocess.CompletedProcess]:
+    """Each (args, cwd) as `simvae args` run in `cwd`, a few at a time, in forked children of FORK_SERVER
+    (output files in `scratch`)."""
+    cases = [{"argv": [str(a) for a in args], "cwd": str(cwd), "stdout": str(scratch / f"{i}.out"),
+              "stderr": str(scratch / f"{i}.err")} for i, (args, cwd) in enumerate(jobs)]
+    server = subprocess.run([sys.executable, "-c", FORK_SERVER, str(max(2, os.cpu_count() or 2))],
+                            input="".join(json.dumps(case) + "\n" for case in cases), env=cli_env(), capture_output=True,
+                            text=True, timeout=TIMEOUT_S + 10 * len(cases), check=False)
+    assert server.returncode == 0, server.stderr
+    codes = json.loads(server.stdout)
+    return [subprocess.CompletedProcess(command(case["argv"]), code, Path(case["stdout"]).read_text(),
+                                        Path(case["stderr"]).read_text()) for case, code in zip(cases, codes)]
 
 
 def message_lines(stderr: str) -> list[str]:
@@ -78,7 +126,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *expected: str) -
     assert "Traceback" not in result.stderr, shown
     assert result.returncode == 2, shown
     lines = message_lines(result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("simvae: error: "), shown
+    assert len(lines) == 1 and ERROR.match(lines[0]), shown
     for fragment in expected:
         assert fragment in lines[0], f"{fragment!r} missing from {lines[0]!r}"
     return lines[0]

@@ -1,7 +1,8 @@
 """A table of bad inputs (config, YAML, data files, run directories, checkpoints, devices) to the real CLI:
 each must exit with code 2 and one line on stderr naming the problem and the fix, never a traceback.
 
-The cases are independent, so `outcomes` runs all of them a few at a time before the first assertion.
+The cases are independent, so `outcomes` runs all of them, a few at a time in forked children of one
+interpreter that has imported the CLI, before the first assertion.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def outcomes(tmp_path_factory, cli) -> dict:
     try:
         for file in held:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        results = cli.run_many([(args, root) for _, args, _ in CASES])
+        results = cli.run_many([(args, root) for _, args, _ in CASES], tmp_path_factory.mktemp("outputs"))
     finally:
         for file in held:
             file.close()

@@ -17,23 +17,23 @@ KILLS = 10  # kill -9 while a checkpoint is being written, at least this many ti
 STEP_SHOWN = re.compile(r"(\d+)/\d+ \[")  # tqdm's "n/total [" on stderr
 
 
-def wait_for_step(process: subprocess.Popen, at_least: int) -> None:
-    """Read the progress bar on the process's stderr until it shows `at_least` steps done."""
+def wait_for_step(process: subprocess.Popen, at_least: int) -> str:
+    """Read the progress bar on the process's stderr until it shows `at_least` steps done; returns what was read."""
     buffer = ""
     while process.poll() is None:
         buffer += process.stderr.read(1)
         steps = STEP_SHOWN.findall(buffer[-200:])
         if steps and int(steps[-1]) >= at_least:
-            return
+            return buffer
     raise AssertionError(f"training ended (exit code {process.returncode}) before step {at_least}: {buffer[-2000:]}")
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_mid_epoch_checkpoints_the_current_step_and_resume_is_bit_identical(workdir, cli, uninterrupted, number):
     process = cli.start([*cli.RUN, "--out", "run"], workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for_step(process, 2)
+    stderr = wait_for_step(process, 2)
     process.send_signal(number)
-    stderr = process.stderr.read()
+    stderr += process.stderr.read()
     assert process.wait(timeout=60) == 128 + number, stderr
     assert "Traceback" not in stderr
     [message] = cli.message_lines(stderr)
