@@ -189,9 +189,15 @@ def workdir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def uninterrupted(tmp_path_factory) -> Path:
-    """The run directory of RUN trained without interruption: what every interrupted run must equal."""
+    """The run directory of RUN trained without interruption: what every interrupted run must equal.
+
+    Its defaults are spelt as people type numbers (YAML 1.1 reads 1e-3 as a string): the other runs, with
+    the defaults themselves, must still equal it bit for bit."""
     cwd = tmp_path_factory.mktemp("uninterrupted")
     write_tiny_npz(cwd / "data.npz")
-    result = run_cli([*RUN, "--out", "run"], cwd)
+    (cwd / "numbers.yaml").write_text("train:\n  lr: 1e-3\n  adam_eps: 1E-4\n")
+    result = run_cli([*RUN, "--out", "run", "--config", "numbers.yaml", "train.checkpoint_every=5e2"], cwd)
     assert result.returncode == 0, result.stderr
+    train = load_checkpoint(cwd / "run" / "checkpoint.pt")["config"]["train"]
+    assert (train["lr"], train["adam_eps"], train["checkpoint_every"]) == (1e-3, 1e-4, 500)
     return cwd / "run"

@@ -80,6 +80,10 @@ CASES = [
     ("idx-truncated-gzip", [*TRAIN, "data.name=mnist", "data.root=idx-gzip"], ["truncated or corrupt gzip", "fetch it again"]),
     ("idx-short", [*TRAIN, "data.name=mnist", "data.root=idx-short"], ["the file is truncated or corrupt", "fetch it again"]),
     ("download-unknown", ["data", "download", "imagenet"], ["cannot download 'imagenet'", "downloadable datasets"]),
+    ("download-timeout-zero", ["data", "download", "mnist", "--timeout", "0"],
+     ["argument --timeout: 0 is not a positive number of seconds", "simvae data --help"]),
+    ("download-retries-negative", ["data", "download", "mnist", "--retries", "-1"],
+     ["argument --retries: -1 is negative", "simvae data --help"]),
     # run directories
     ("out-is-file", [*TRAIN, "--out", "a-file"], ["a-file is a file", "pick another --out"]),
     ("out-under-file", [*TRAIN, "--out", "a-file/run"], ["lies under a file", "pick another --out"]),

@@ -158,6 +158,20 @@ def cmd_bench(args: argparse.Namespace) -> None:
         print(f"written to {args.json}")
 
 
+def seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # urllib reads a timeout of 0 as "never wait": every download would fail at once
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def attempts(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative: give 0 (no retry) or more")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line with the fix, like every other error (argparse's own prints the usage block first)."""
@@ -210,9 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("action", nargs="?", choices=("list", "download"), default="list")
     data.add_argument("name", nargs="?", help="dataset to download (mnist, fashion-mnist, cifar10)")
     data.add_argument("--root", help="data directory to search (the only one, when given) or download into")
-    data.add_argument("--timeout", type=float, metavar="SECONDS",
+    data.add_argument("--timeout", type=seconds, metavar="SECONDS",
                       help="download: give up on a connection or read that stalls this long (default 30)")
-    data.add_argument("--retries", type=int, metavar="N", help="download: further attempts per file (default 3)")
+    data.add_argument("--retries", type=attempts, metavar="N", help="download: further attempts per file (default 3)")
     data.set_defaults(func=cmd_data)
 
     bench_parser = sub.add_parser("bench", help="training throughput (full loop vs model step alone, fp32 vs bf16) against the matmul peak")
