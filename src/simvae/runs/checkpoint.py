@@ -48,8 +48,11 @@ def keep_previous(run_dir: Path) -> None:
         return
     link = run_dir / f".{PREVIOUS}.{os.getpid()}{TEMP_SUFFIX}"  # a temporary name, cleaned up if we die here
     link.unlink(missing_ok=True)
-    os.link(current, link)
-    os.replace(link, run_dir / PREVIOUS)
+    try:
+        os.link(current, link)
+        os.replace(link, run_dir / PREVIOUS)
+    except OSError:  # a file system without hard links: the NaN guard then has no earlier checkpoint to offer
+        link.unlink(missing_ok=True)
 
 
 def restore_previous(run_dir: Path) -> dict[str, Any] | None:
