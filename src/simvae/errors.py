@@ -21,6 +21,15 @@ class RunDirError(SimvaeError, OSError):
     """A run directory or checkpoint that cannot be used: locked by another run, unwritable, full, corrupt."""
 
 
+class DiskFull(RunDirError):
+    """The file system filled up while writing `path`; the previous version of the file, if any, is intact."""
+
+    def __init__(self, device: str, path: object, kept: bool, then: str = "run the same command again") -> None:
+        state = "the previous version is intact" if kept else "nothing was written"
+        super().__init__(f"no space left on {device} while writing {path}; {state}: free some space, then {then}")
+        self.device, self.path, self.kept = device, path, kept
+
+
 class TrainingInterrupted(SimvaeError, RuntimeError):
     """SIGTERM or SIGINT stopped training after a checkpoint at the current step; the message says how to resume."""
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from simvae.errors import RunDirError
+from simvae.errors import DiskFull
 
 TEMP_SUFFIX = ".tmp"
 
@@ -21,12 +21,13 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
 
     A reader never sees half a file, two writers never share a temporary file, and a crash or a full disk
     leaves the previous file intact (the rename is atomic on POSIX). The file gets the mode a plain
-    open() would give it (mkstemp's is 0600). A full disk raises RunDirError naming the device and path.
+    open() would give it (mkstemp's is 0600). A full disk raises DiskFull naming the device and path.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    temp = None
     try:
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
@@ -34,18 +35,22 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
         os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except BaseException as error:
-        Path(temp).unlink(missing_ok=True)
-        if _disk_full(error, path.parent):
-            raise RunDirError(f"no space left on {_device(path.parent)} while writing {path}; the previous "
-                              f"{path.name} is intact: free some space, then run the same command again") from None
+        full = _disk_full(error, path.parent)  # before the temporary file goes and frees its space
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        if full:
+            raise DiskFull(_device(path.parent), path, kept=path.exists()) from None
         raise
 
 
 def _disk_full(error: BaseException, directory: Path) -> bool:
-    # torch.save reports a full disk as RuntimeError("... unexpected pos ..."), so also look at the free space
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return True
-    return isinstance(error, (OSError, RuntimeError)) and shutil.disk_usage(directory).free < 1 << 20
+    # torch.save reports a full disk as RuntimeError("... unexpected pos ...") raised while handling the OSError
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return isinstance(error, RuntimeError) and shutil.disk_usage(directory).free < 1 << 20
 
 
 def _device(directory: Path) -> str:

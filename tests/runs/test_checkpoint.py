@@ -66,3 +66,25 @@ def test_missing_empty_corrupt_truncated_or_foreign_checkpoint_is_one_clear_erro
     with pytest.raises(RunDirError, match=message) as error:
         load_checkpoint(path)
     assert "\n" not in str(error.value)
+
+
+def test_the_previous_checkpoint_is_kept_and_can_be_restored(tmp_path):
+    for step in (1, 2, 3):
+        checkpoint.keep_previous(tmp_path)
+        save_atomic(payload(step), tmp_path / checkpoint.CHECKPOINT)
+    assert load_checkpoint(tmp_path / checkpoint.PREVIOUS)["step"] == 2
+    assert checkpoint.restore_previous(tmp_path)["step"] == 2
+    assert load_checkpoint(tmp_path / checkpoint.CHECKPOINT)["step"] == 2
+    assert checkpoint.restore_previous(tmp_path) is None  # used up
+    assert sorted(p.name for p in tmp_path.iterdir()) == [checkpoint.CHECKPOINT]
+
+
+def test_without_hard_links_no_previous_checkpoint_is_kept(tmp_path, monkeypatch):
+    save_atomic(payload(1), tmp_path / checkpoint.CHECKPOINT)
+
+    def no_links(source, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(checkpoint.os, "link", no_links)
+    checkpoint.keep_previous(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [checkpoint.CHECKPOINT]

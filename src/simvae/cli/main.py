@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from simvae.config import (
     RESUME_KEYS,
@@ -165,8 +166,28 @@ def cmd_bench(args: argparse.Namespace) -> None:
         print(f"written to {args.json}")
 
 
+def seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # urllib reads a timeout of 0 as "never wait": every download would fail at once
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def attempts(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative: give 0 (no retry) or more")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line with the fix, like every other error (argparse's own prints the usage block first)."""
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="simvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="simvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     train_parser = sub.add_parser("train", help="train a method (then evaluate it)")
@@ -221,9 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("action", nargs="?", choices=("list", "download"), default="list")
     data.add_argument("name", nargs="?", help="dataset to download (mnist, fashion-mnist, cifar10)")
     data.add_argument("--root", help="data directory to search (the only one, when given) or download into")
-    data.add_argument("--timeout", type=float, metavar="SECONDS",
+    data.add_argument("--timeout", type=seconds, metavar="SECONDS",
                       help="download: give up on a connection or read that stalls this long (default 30)")
-    data.add_argument("--retries", type=int, metavar="N", help="download: further attempts per file (default 3)")
+    data.add_argument("--retries", type=attempts, metavar="N", help="download: further attempts per file (default 3)")
     data.set_defaults(func=cmd_data)
 
     bench_parser = sub.add_parser("bench", help="training throughput (full loop vs model step alone, fp32 vs bf16) against the matmul peak")
@@ -248,8 +269,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """argparse, except that key=value overrides may also follow options (`train --out R train.lr=0.1`)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    late = [item for item in extra if "=" in item and not item.startswith("-")]
+    if late != extra or (late and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if late:
+        args.overrides += late
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     if args.command == "data" and args.action == "download" and not args.name:
         build_parser().error("data download needs a dataset name, e.g. `simvae data download fashion-mnist`")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,12 @@ import numpy as np
 import torch
 
 from simvae.errors import RunDirError
-from simvae.output import atomic_write
+from simvae.output import TEMP_SUFFIX, atomic_write
 
 CHECKPOINT = "checkpoint.pt"
+# the checkpoint before the latest: when the latest one's weights already give a non-finite loss on the next
+# step, a lower learning rate cannot help from there, but it can from this one (see restore_previous)
+PREVIOUS = "checkpoint.prev.pt"
 REQUIRED_KEYS = ("config", "model", "optimizer", "step")
 
 
@@ -34,6 +38,31 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 def save_atomic(payload: Any, path: str | Path) -> None:
     """torch.save through `atomic_write`: a crash or a full disk mid-write leaves the previous checkpoint intact."""
     atomic_write(path, lambda file: torch.save(payload, file))
+
+
+def keep_previous(run_dir: Path) -> None:
+    """Keep the current checkpoint as PREVIOUS before a new one replaces it: a hard link, so no copy is written
+    (its blocks stay allocated until the next save, though: a run directory holds up to two checkpoints)."""
+    current = run_dir / CHECKPOINT
+    if not current.is_file():
+        return
+    link = run_dir / f".{PREVIOUS}.{os.getpid()}{TEMP_SUFFIX}"  # a temporary name, cleaned up if we die here
+    link.unlink(missing_ok=True)
+    try:
+        os.link(current, link)
+        os.replace(link, run_dir / PREVIOUS)
+    except OSError:  # a file system without hard links: the NaN guard then has no earlier checkpoint to offer
+        link.unlink(missing_ok=True)
+
+
+def restore_previous(run_dir: Path) -> dict[str, Any] | None:
+    """Make PREVIOUS the run's checkpoint again; returns its contents, or None when there is none."""
+    previous = run_dir / PREVIOUS
+    if not previous.is_file():
+        return None
+    saved = load_checkpoint(previous)
+    os.replace(previous, run_dir / CHECKPOINT)
+    return saved
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -61,6 +62,7 @@ def machine() -> str:
 def provenance() -> dict[str, Any]:
     return {
         "command": " ".join(sys.argv),
+        "cwd": os.getcwd(),  # what relative paths in the command and data_source are relative to
         "git_commit": git_commit(),
         "versions": versions(),
         "python": sys.version.split()[0],

@@ -16,7 +16,8 @@ from lightning_fabric import Fabric
 
 from simvae.config import RunConfig
 from simvae.errors import TrainingDiverged, TrainingInterrupted
-from simvae.runs.checkpoint import CHECKPOINT
+from simvae.output import write_json
+from simvae.runs.checkpoint import CHECKPOINT, restore_previous
 
 
 class TermLog:
@@ -43,7 +44,7 @@ class TermLog:
         torch.stack(values, out=self.window[len(self.steps)])
         self.steps.append(step)
 
-    def flush(self, checkpoint: Path, last_good: int | None, config: RunConfig, epoch: int) -> dict[str, float]:
+    def flush(self, checkpoints: GoodCheckpoints, config: RunConfig, epoch: int) -> dict[str, float]:
         """The running sums as floats (one device-to-host copy); raises TrainingDiverged if a loss was not finite."""
         if self.window is None or not self.steps:
             return dict(self.read)
@@ -51,8 +52,8 @@ class TermLog:
         loss = self.names.index("loss")
         for step, row in zip(self.steps, rows):
             if not math.isfinite(row[loss]):
-                raise TrainingDiverged(diverged_message(step, epoch, dict(zip(self.names, row)), checkpoint,
-                                                        last_good, config))
+                raise TrainingDiverged(diverged_message(step, epoch, dict(zip(self.names, row)), checkpoints.path,
+                                                        checkpoints.usable(step), config))
         sums = [self.read.get(name, 0.0) for name in self.names]
         for row in rows:
             sums = [total + value for total, value in zip(sums, row)]
@@ -66,6 +67,31 @@ class TermLog:
         return point
 
 
+class GoodCheckpoints:
+    """The step of the run's checkpoint, and which checkpoint the NaN advice can continue from.
+
+    A checkpoint is written once the losses up to its step were finite, but its weights may still give a
+    non-finite loss on the next step: resuming there fails again whatever the learning rate. Then the one
+    before it (kept as PREVIOUS) is made the checkpoint again, with its loss curve.
+    """
+
+    def __init__(self, run_dir: Path, history: Path, latest: int | None, writer: bool) -> None:
+        self.path, self.history, self.latest, self.writer = run_dir / CHECKPOINT, history, latest, writer
+
+    def saved(self, step: int) -> None:
+        self.latest = step
+
+    def usable(self, first_bad: int) -> int | None:
+        """The step of a checkpoint whose next step had a finite loss (None if none), restored if need be."""
+        if self.latest is None or self.latest < first_bad - 1:
+            return self.latest
+        previous = restore_previous(self.path.parent) if self.writer else None
+        if previous is None:
+            return None
+        write_json(self.history, previous["history"])
+        return previous["step"]
+
+
 def diverged_message(step: int, epoch: int, terms: dict[str, float], checkpoint: Path, last_good: int | None,
                      config: RunConfig) -> str:
     shown = ", ".join(f"{k}={v:.4g}" for k, v in terms.items())
@@ -74,7 +100,8 @@ def diverged_message(step: int, epoch: int, terms: dict[str, float], checkpoint:
         advice = (f"the last good checkpoint {checkpoint} (step {last_good}) is kept: continue it with a lower "
                   f"learning rate, `simvae train --resume {checkpoint.parent} train.lr={lower}`")
     else:
-        advice = f"no checkpoint was written yet: train again with a lower learning rate, e.g. train.lr={lower}"
+        advice = (f"no checkpoint before step {step - 1} was kept: train again into a new --out with a lower "
+                  f"learning rate, e.g. train.lr={lower}")
     return (f"loss is not finite at step {step} (epoch {epoch}): {shown}; {advice}. Other likely fixes: "
             "precision 32-true, a larger method.log_var_x for a Gaussian likelihood or a smaller method.recon_weight, "
             "and data without NaN or wrongly scaled pixels.")

@@ -32,12 +32,13 @@ from tqdm.auto import tqdm
 
 from simvae.config import RunConfig
 from simvae.distributed import gather_objects, rank_seed
-from simvae.errors import ConfigError
+from simvae.errors import ConfigError, DiskFull
 from simvae.methods import Method
 from simvae.output import write_json
 from simvae.runs import loggers as run_loggers
 from simvae.runs.checkpoint import (
     CHECKPOINT,
+    keep_previous,
     load_checkpoint,
     restore_rng_state,
     rng_state,
@@ -45,7 +46,13 @@ from simvae.runs.checkpoint import (
 )
 from simvae.runs.rundir import HISTORY, RunDirLock, write_run_header
 from simvae.runs.setup import Setup, build, data_spec
-from simvae.training.guard import StopSignals, TermLog, interrupted, reduce_flag
+from simvae.training.guard import (
+    GoodCheckpoints,
+    StopSignals,
+    TermLog,
+    interrupted,
+    reduce_flag,
+)
 from simvae.training.speed import (
     CompiledForward,
     fallback_reporter,
@@ -62,6 +69,8 @@ def make_fabric(config: RunConfig) -> Fabric:
     if t.accelerator in ("cuda", "gpu") and not torch.cuda.is_available():
         raise ConfigError(f"train.accelerator={t.accelerator} but torch {torch.__version__} sees no CUDA GPU on this "
                           "machine: use train.accelerator=cpu (or auto), or install a CUDA build of torch")
+    if t.accelerator == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("train.accelerator=mps but this machine has no Apple GPU (MPS): use train.accelerator=cpu (or auto)")
     try:
         return Fabric(accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
                       precision=t.precision)
@@ -163,8 +172,14 @@ def save(fabric: Fabric, run_dir: Path, setup: Setup, optimizer: torch.optim.Opt
         payload = {"model": setup.method.state_dict(), "optimizer": optimizer.state_dict(), "rng": ranks_rng[0],
                    "rng_ranks": ranks_rng, "world_size": fabric.world_size, "config": config.to_dict(),
                    "data_spec": data_spec(setup), **state}
-        save_atomic(payload, run_dir / CHECKPOINT)
-        write_json(run_dir / HISTORY, state["history"])
+        try:
+            keep_previous(run_dir)
+            save_atomic(payload, run_dir / CHECKPOINT)
+            write_json(run_dir / HISTORY, state["history"])
+        except DiskFull as full:  # what "the same command" is for a run: resume its last checkpoint
+            resumable = (run_dir / CHECKPOINT).is_file()
+            then = f"continue with `simvae train --resume {run_dir}`" if resumable else "train again"
+            raise DiskFull(full.device, full.path, full.kept, then) from None
     fabric.barrier()
 
 
@@ -211,6 +226,8 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
         state, saved_images_per_step = new_state(), t.batch_size * world
         if fabric.is_global_zero:
             write_run_header(run_dir, config, setup.dataset.source)
+    if progress and fabric.is_global_zero:
+        print(f"data: {setup.dataset.source}")  # the files actually read (also in provenance.json)
     model, optimizer = fabric.setup(setup.method, optimizer)
 
     # 3. the data, on the training device once
@@ -232,7 +249,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
     # 4. the loop, logged to train_history.json (with the checkpoints) and the run's loggers (rank 0)
     log = TermLog(fabric.device, state["running"], t.log_every)
     loggers = run_loggers.make_loggers(t.loggers, run_dir) if fabric.is_global_zero else []
-    last_good = state["step"] if resume else None
+    checkpoints = GoodCheckpoints(run_dir, run_dir / HISTORY, state["step"] if resume else None, fabric.is_global_zero)
     bar = tqdm(total=total_steps, initial=state["step"], desc=f"{config.method.name} on {config.data.name}",
                disable=not (progress and fabric.is_global_zero), dynamic_ncols=True)
     started = time.perf_counter() - state["wall_time"]
@@ -253,7 +270,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
                 # one process checks the signal flag every step; several agree on it where they sync anyway
                 stop = signals.requested if world == 1 else (reduce_flag(fabric, signals.requested) if at_log else None)
                 if at_log or at_save or at_limit or stop:
-                    state["running"] = log.flush(run_dir / CHECKPOINT, last_good, config, epoch)
+                    state["running"] = log.flush(checkpoints, config, epoch)
                     if at_log:
                         point = log.point(step, steps_per_epoch, (step - 1) % t.log_every + 1)
                         state["history"].append(point)
@@ -265,7 +282,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
                     started += on_epoch_end(step // steps_per_epoch, setup)
                 if at_save or at_limit or stop:
                     save(fabric, run_dir, setup, optimizer, config, state)
-                    last_good = step
+                    checkpoints.saved(step)
                 if stop:
                     raise interrupted(stop, step, run_dir)
                 if at_limit:
