@@ -3,6 +3,9 @@
 import json
 
 from simvae.cli.main import main
+from simvae.config import load_config
+from simvae.runs import setup as run_setup
+from simvae.training import train
 
 TINY = ["data.limit_train=192", "train.batch_size=32", "train.epochs=1", "net.latent_dim=3", "eval.probe_epochs=2",
         "eval.gmm_n_init=1", "eval.max_train=192", "eval.knn_k=[1,3]"]
@@ -71,3 +74,13 @@ def test_compare_rejects_method_specific_keys_and_unknown_methods(tmp_path, caps
     assert "method-specific" in capsys.readouterr().err
     assert main(["compare", "--methods", "simvae,nope", "--out", str(tmp_path)]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_eval_of_an_unfinished_run_says_so_and_records_the_step(tmp_path, capsys, small_shapes, monkeypatch):
+    monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
+    run = tmp_path / "run"
+    train(load_config(overrides=["train.batch_size=32", "net.latent_dim=4"]), run, max_steps=2, progress=False)
+    assert main(["eval", str(run), "eval.probe_epochs=1", "eval.gmm_n_init=1", "eval.figures=false"]) == 0
+    assert f"{run} has not finished training" in capsys.readouterr().err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["step"] == 2 and metrics["finished"] is False

@@ -102,10 +102,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     if args.root and not args.data:
         raise ConfigError("--root names where the --data dataset is: give --data NAME too (see `simvae data`)")
-    evaluate_run(args.run_dir, device=args.device, overrides=eval_overrides(args.overrides),
-                 splits=tuple(s.strip() for s in args.splits.split(",") if s.strip()),
-                 data=EvalData(args.data, args.root) if args.data else None)
+    metrics = evaluate_run(args.run_dir, device=args.device, overrides=eval_overrides(args.overrides),
+                           splits=tuple(s.strip() for s in args.splits.split(",") if s.strip()),
+                           data=EvalData(args.data, args.root) if args.data else None)
     print((Path(args.run_dir) / "results.md").read_text())
+    if not metrics["finished"]:
+        print(f"simvae: note: {args.run_dir} has not finished training: these are the probes of its checkpoint at step "
+              f"{metrics['step']} (recorded in metrics.json); continue it with `simvae train --resume {args.run_dir}`",
+              file=sys.stderr)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

@@ -145,6 +145,7 @@ def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch
     classes = setup.dataset.num_classes
     data_name = setup.dataset.name if data else config.data.name
     payload = {"method": config.method.name, "dataset": data_name, "num_classes": classes,
+               "step": setup.step, "finished": setup.finished,
                "eval": dataclasses.asdict(config.eval), "device": str(device), "splits": list(splits),
                "data": {"name": data_name, "root": data.root if data else config.data.root, "run_data": data is None},
                "results": results}

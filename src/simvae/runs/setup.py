@@ -24,12 +24,14 @@ from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 
 @dataclass
 class Setup:
-    """Everything built from a config."""
+    """Everything built from a config (and, from `load_trained`, where its checkpoint stands)."""
 
     dataset: Dataset
     method: Method
     augmenter: ViewAugmenter
     spec: ModelSpec
+    step: int = 0  # optimiser steps in the loaded checkpoint
+    finished: bool = False  # whether that checkpoint ends the run's training
 
 
 def load_data(config: RunConfig) -> Dataset:
@@ -94,4 +96,5 @@ def load_trained(run_dir: str | Path, device: str | torch.device | None = None, 
         raise ConfigError(f"{dataset.name}'s images {'x'.join(map(str, dataset.image_shape))} do not fit the run's "
                           f"networks (trained on {config.data.name}): evaluate on data of the run's image shape") from None
     setup.method.to(training_device(config) if device is None else device).eval()
+    setup.step, setup.finished = saved["step"], saved.get("finished", False)
     return config, setup
