@@ -160,9 +160,8 @@ def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch
 
 def log_evaluation(setup: Setup, config: RunConfig, run_dir: Path, results: dict[str, Any]) -> None:
     """Probe accuracies (and, for generative methods, reconstructions and samples) to the run's loggers,
-    at the last training step."""
-    history_path = run_dir / HISTORY
-    step = json.loads(history_path.read_text())[-1]["step"] if history_path.is_file() else 0
+    at the checkpoint's step."""
+    step = setup.step
     loggers = run_loggers.make_loggers(config.train.loggers, run_dir)
     run_loggers.log_metrics(loggers, run_loggers.probe_metrics(results), step)
     method = setup.method
