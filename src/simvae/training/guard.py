@@ -1,5 +1,6 @@
-"""What watches a training run without slowing it: the loss terms summed on the device and checked for
-NaN/Inf when read (`TermLog`), and SIGTERM/SIGINT turned into a checkpoint at the current step (`StopSignals`)."""
+"""What watches a training run without slowing it: the loss terms kept on the device and checked for
+NaN/Inf when read (`TermLog`), the checkpoint a NaN can be continued from (`GoodCheckpoints`), and
+SIGTERM/SIGINT turned into a checkpoint at the current step (`StopSignals`)."""
 
 from __future__ import annotations
 
