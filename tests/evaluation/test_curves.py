@@ -16,13 +16,6 @@ TINY = ["data.limit_train=64", "train.batch_size=16", "train.epochs=3", "net.lat
         "train.checkpoint_every=1000", "eval.curve_probe_epochs=2", "eval.curve_max_train=128", "eval.knn_k=[1,3]"]
 
 
-@pytest.fixture(scope="module")
-def small_shapes():
-    from simvae.data.shapes import load_shapes
-
-    return load_shapes(0.1, 0, sizes={"train": 300, "test": 200})  # the full shapes data takes seconds to generate
-
-
 @pytest.fixture(autouse=True)
 def quick_data(small_shapes, monkeypatch):
     monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)

@@ -22,13 +22,6 @@ CURVES = {"train": {"epochs": 2, "eval_every": 1},
           "eval": {"all_representations": True, "curve_probe_epochs": 2, "curve_max_train": 128}}
 
 
-@pytest.fixture(scope="module")
-def small_shapes():
-    from simvae.data.shapes import load_shapes
-
-    return load_shapes(0.1, 0, sizes={"train": 300, "test": 300})  # the full shapes data takes seconds to generate
-
-
 @pytest.fixture(autouse=True)
 def quick_data(small_shapes, monkeypatch):
     monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
