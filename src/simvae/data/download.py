@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from simvae.data.cifar10 import ARCHIVE, BATCH_DIR, FILES, extract_cifar10
 from simvae.data.mnist import data_roots, system_copy
 from simvae.errors import DataError
 
@@ -108,8 +109,6 @@ def download_dataset(name: str, root: str | Path | None = None, progress: bool =
             raise DataError(f"{error}. No download is needed: an installed copy is in {installed}, "
                             "used when data.root (--root) is left unset") from error
     if name == "cifar10":
-        from simvae.data.cifar10 import ARCHIVE, BATCH_DIR, FILES, extract_cifar10
-
         if not all((target / BATCH_DIR / f).is_file() for f in FILES):
             extract_cifar10(target / ARCHIVE)
     return target

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import markdown
+
 from simvae.evaluation.run import PROBES
 from simvae.experiments.compare import PROBE_TITLES, seeds_text
 from simvae.output import markdown_table
@@ -186,8 +188,6 @@ def inline_images(html: str, base: Path) -> str:
 
 def write_report(payload: dict[str, Any], out: Path) -> Path:
     """Write report.md and the self-contained report.html into `out`; returns the HTML's path."""
-    import markdown
-
     text = report_markdown(payload)
     (out / "report.md").write_text(text)
     body = markdown.markdown(text, extensions=["tables"])
