@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import simvae
+from simvae.errors import ConfigError
 from simvae.runs import setup as run_setup
 
 
@@ -22,6 +25,8 @@ def test_train_then_evaluate_with_other_settings(tmp_path, small_shapes, monkeyp
     metrics = simvae.evaluate(tmp_path / "run", progress=False, probe_epochs=2, knn_k=[3])
     assert metrics["eval"]["probe_epochs"] == 2 and metrics["results"]["mean"]["content"]["knn"]["k"] == 3
     assert simvae.load_run(tmp_path / "run").metrics == metrics
+    with pytest.raises(ConfigError, match="net.latent_dim: 3 -> 5"):  # the same --out with other settings
+        simvae.train(None, out=tmp_path / "run", progress=False, method={"name": "vae"}, net={"latent_dim": 5})
 
 
 def test_no_exported_name_shadows_a_subpackage():

@@ -15,13 +15,16 @@ import torch
 from simvae.config import RunConfig, config_from_dict, load_config, merge
 from simvae.evaluation import evaluate_run
 from simvae.evaluation.curves import curve_hook
+from simvae.experiments.compare import check_same_config
+from simvae.runs.checkpoint import CHECKPOINT
 from simvae.runs.run import Run, load_run
 from simvae.training.loop import train as train_loop
 
 
 def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out: str | Path,
           evaluate: bool = True, progress: bool = True, **sections: dict[str, Any]) -> Run:
-    """Train a run into `out` (resuming it if `out` holds an unfinished one), evaluate it, and return it loaded.
+    """Train a run into `out` (resuming it if `out` holds an unfinished one made with the same settings; other
+    settings are refused, naming them), evaluate it, and return it loaded.
 
     `config` is a RunConfig, a YAML path, a nested dict, or None for the defaults; `sections` override it
     section by section, e.g. `train={"epochs": 3}, method={"name": "vae"}`.
@@ -31,8 +34,9 @@ def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out:
     base = load_config(config).to_dict() if isinstance(config, (str, Path)) else dict(config or {})
     resolved = config_from_dict(merge(base, sections))
     out = Path(out)
-    from_checkpoint = (out / "checkpoint.pt").is_file()
-    train_loop(resolved, out, resume=from_checkpoint, progress=progress, on_epoch_end=curve_hook(resolved, out))
+    check_same_config(resolved, out)
+    train_loop(resolved, out, resume=(out / CHECKPOINT).is_file(), progress=progress,
+               on_epoch_end=curve_hook(resolved, out))
     if evaluate:
         evaluate_run(out, progress=progress)
     return load_run(out)

@@ -216,13 +216,18 @@ def test_failure_names_an_installed_system_copy(isolated, monkeypatch, tmp_path,
 
     fakes.write_mnist(tmp_path / "system" / "fashion-mnist")
     monkeypatch.setattr(mnist, "SYSTEM_DIRS", {"fashion-mnist": [tmp_path / "system" / "fashion-mnist"]})
-    with socket.socket() as probe:  # a port with nobody listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()
     with pytest.raises(DataError) as error:
         download_dataset("fashion-mnist", root=isolated, progress=False, base_url=f"http://127.0.0.1:{port}/", retries=0,
                          timeout=TIMEOUT)
     assert f"an installed copy is in {tmp_path / 'system' / 'fashion-mnist'}" in str(error.value)
+
+
+def closed_port() -> int:
+    """A local port with nobody listening."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_missing_file_fails_at_once(isolated, server, monkeypatch, tmp_path, fakes):
@@ -234,9 +239,7 @@ def test_missing_file_fails_at_once(isolated, server, monkeypatch, tmp_path, fak
 
 
 def test_unreachable_server_names_the_manual_alternative(isolated):
-    with socket.socket() as probe:  # a port with nobody listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()
     with pytest.raises(DataError) as error:
         download_dataset("cifar10", root=isolated, progress=False, base_url=f"http://127.0.0.1:{port}/", retries=2,
                          timeout=TIMEOUT)

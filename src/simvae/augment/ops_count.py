@@ -31,11 +31,6 @@ def count_aten_ops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
     return sum(aten_ops(fn, *args, **kwargs).values())
 
 
-def syncing_ops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> set[str]:
-    """The host-device synchronising operators `fn(*args, **kwargs)` calls (empty when it never syncs)."""
-    return set(aten_ops(fn, *args, **kwargs)) & SYNCING_OPS
-
-
 def syncing_ops_outside(region: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> set[str]:
     """The syncing operators of `fn(*args, **kwargs)` that do not run inside a profiler region whose name
     starts with `region` (e.g. "Optimizer.step": CPU Adam reads its step counters, a fused CUDA Adam does not)."""
