@@ -12,7 +12,7 @@ from simvae.cli.main import main
 from simvae.config import merge
 from simvae.errors import ConfigError
 from simvae.experiments import compare as compare_module
-from simvae.experiments.reproduce import BUDGETS, load_grid
+from simvae.experiments.reproduce import BUDGETS, ablation_runs, load_grid, plan
 from simvae.runs import setup as run_setup
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +52,9 @@ def test_the_shipped_grid_is_valid_for_every_budget_and_ablation():
     assert grid.config("fashion-mnist-canvas", "medium", "vae", 1).data.limit_train == 20000
     assert grid.budget_datasets("short") == ["shapes", "fashion-mnist-canvas"]  # as the README's short results were made
     assert all(len(s) == 1 for s in grid.with_seeds([7]).seeds_by_method("medium").values())
+    assert all(grid.ablation_seeds("medium", name) == [1] for name in ("sigma2", "recon", "latent", "lr", "canvas-augment"))
+    assert grid.ablation_seeds("medium", "views") == [1, 2, 3] == grid.ablation_seeds("short", "sigma2")
+    assert grid.dataset_ablations("medium", "shapes", ["recon"]) == [] and grid.dataset_ablations("medium", "fashion-mnist-canvas", ["recon"])
     for name, values in grid.ablations.items():
         for overrides in values.values():
             assert grid.ablation_config("shapes", "short", overrides, seed=1).method.name == "simvae", name
@@ -76,10 +79,30 @@ def budgets(**changes):
     (budgets(medium={"seeds_by_method": {"simclr": "1"}}), "seeds_by_method.simclr must be a non-empty list"),
     (budgets(medium={"seeds_by_method": [1]}), "seeds_by_method must map method names to seed lists"),
     (budgets(medium={"datasets": ["cifar10"]}), "budgets.medium.datasets must be a non-empty list of the grid's datasets"),
+    (budgets(medium={"seeds_by_ablation": {"depth": [1]}}), "seeds_by_ablation names 'depth', not an ablation of the grid"),
+    (budgets(medium={"seeds_by_ablation": {"views": []}}), "seeds_by_ablation.views must be a non-empty list"),
+    (budgets(medium={"seeds_by_ablation": [1]}), "seeds_by_ablation must map ablation names to seed lists"),
+    (budgets(medium={"ablation_datasets": ["mnist"]}), "budgets.medium.ablation_datasets must be a non-empty list"),
 ])
 def test_bad_grid_files_fail_at_load_naming_the_problem(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):
         load_grid(write_grid(tmp_path / "grid.yaml", **change))
+
+
+def test_an_ablation_may_screen_its_values_with_fewer_seeds_than_the_main_grid(tmp_path):
+    grid = load_grid(write_grid(tmp_path / "grid.yaml", **budgets(medium={"seeds": [1, 2], "seeds_by_ablation": {"views": [2]}})))
+    runs = ablation_runs(grid, "shapes", "medium", "views", tmp_path)
+    assert [(run.label, run.seed, run.reused) for run in runs] == [("J=2", 2, True), ("J=3", 2, False)]
+    assert runs[0].run_dir == tmp_path / "simvae" / "seed2"  # the main grid's run of the same settings
+    assert [run.seed for run in ablation_runs(grid, "shapes", "short", "views", tmp_path)] == [1, 2, 1, 2]
+
+
+def test_a_budget_may_run_its_ablations_on_some_datasets_only(tmp_path):
+    datasets = {"shapes": {"data": {"name": "shapes"}}, "fashion-mnist-canvas": {"data": {"name": "fashion-mnist-canvas"}}}
+    grid = load_grid(write_grid(tmp_path / "grid.yaml", datasets=datasets, **budgets(medium={"ablation_datasets": ["shapes"]})))
+    jobs = plan(grid, "medium", ["fashion-mnist-canvas", "shapes"], ["views"], tmp_path)
+    assert [job.label for job in jobs if "ablation" in job.label] == ["shapes/ablation-views/J=3/seed1", "shapes/ablation-views/J=3/seed2"]
+    assert grid.dataset_ablations("short", "fashion-mnist-canvas", ["views"]) == ["views"]  # every dataset by default
 
 
 def test_smoke_grid_with_an_ablation_writes_a_report_that_renders(tmp_path, capsys, render_html, monkeypatch):
@@ -91,7 +114,7 @@ def test_smoke_grid_with_an_ablation_writes_a_report_that_renders(tmp_path, caps
     report = (out / "report.md").read_text()
     for expected in ("## shapes", "| simvae |", "| simclr |", "content (5 cls) · linear", "hue (6 cls)",
                      "within-sample (across views) / between-sample variance", "best test epoch (official)", "#### views",
-                     "| J=3 |", "Main grid trained at commit(s) `", "report written at commit `"):
+                     "| J=3 |", "mean style · linear · val", "Main grid trained at commit(s) `", "report written at commit `"):
         assert expected in report, expected
     # J=2 is the main grid's SimVAE run, reused; J=3 was trained with 3 views
     assert not (out / "shapes" / "ablation-views" / "J=2").exists()

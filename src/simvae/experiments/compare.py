@@ -103,7 +103,7 @@ def mean_std(values: list[float]) -> dict[str, Any]:
 
 
 def summarise_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """{task: {probe: {"mean", "std", "values"[, "best_test"]}}} of one representation's results over seeds.
+    """{task: {probe: {"mean", "std", "values"[, "val", "best_test"]}}} of one representation's results over seeds.
 
     "best_test" summarises the official code's optimistic best-over-test-epochs number where probes record it.
     """
@@ -113,8 +113,9 @@ def summarise_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
         for probe in PROBES:
             scores = [result[task][probe] for result in results]
             summary[task][probe] = mean_std([score["test"] for score in scores])
-            if all("best_test" in score for score in scores):
-                summary[task][probe]["best_test"] = mean_std([score["best_test"] for score in scores])
+            for extra in ("val", "best_test"):  # the validation accuracy that chose the probe, where recorded
+                if all(extra in score for score in scores):
+                    summary[task][probe][extra] = mean_std([score[extra] for score in scores])
     return summary
 
 

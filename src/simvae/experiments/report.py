@@ -80,7 +80,20 @@ def ablation_lines(ablation: dict[str, Any], protocol: str) -> list[str]:
         f"`{label}` = `{settings}`" for label, settings in ablation["values"].items()), ""]
     header = ["value"] + [f"{task} ({classes[task]} cls) · {protocol}" for task in classes]
     rows = [[label] + [cell(scores[task]["linear"]) for task in classes] for label, scores in ablation["summary"].items()]
-    return lines + table(header, rows)
+    return lines + table(header, rows) + validation_table(ablation["summary"], classes)
+
+
+def validation_table(summary: dict[str, Any], classes: dict[str, int]) -> list[str]:
+    """Content and mean style on *validation* data, linear and MLP probes: what a choice of setting may rest on."""
+    styles = [task for task in classes if task != "content"]
+
+    def mean_val(scores: dict[str, Any], tasks: list[str], probe: str) -> str:
+        return f"{100 * sum(scores[task][probe]['val']['mean'] for task in tasks) / len(tasks):.1f}" if tasks else "n/a"
+
+    rows = [[label, *(mean_val(scores, tasks, probe) for probe in ("linear", "mlp") for tasks in (["content"], styles))]
+            for label, scores in summary.items()]
+    header = ["value", "content · linear · val", "mean style · linear · val", "content · MLP · val", "mean style · MLP · val"]
+    return ["Validation accuracy (%), mean over seeds — settings are chosen on these, never on test:", "", *table(header, rows)]
 
 
 def representation_tables(comparison: dict[str, Any], protocols: dict[str, str]) -> list[str]:

@@ -30,7 +30,7 @@ from simvae.output import write_json
 from simvae.runs.rundir import provenance
 
 BUDGETS = ("smoke", "short", "medium", "paper")
-BUDGET_KEYS = ("seeds", "seeds_by_method", "datasets")  # what a budget may set besides `all` and per-dataset settings
+BUDGET_KEYS = ("seeds", "seeds_by_method", "seeds_by_ablation", "datasets", "ablation_datasets")  # what a budget may set besides `all` and per-dataset settings
 DIAGNOSTICS = "diagnostics.json"
 
 
@@ -63,12 +63,22 @@ class Grid:
         default = entries.get("seeds", self.seeds)
         return {method: entries.get("seeds_by_method", {}).get(method, default) for method in [*self.methods, self.ablation_method]}
 
+    def ablation_seeds(self, budget: str, ablation: str) -> list[int]:
+        """An ablation's seeds under `budget`: its `seeds_by_ablation` entry (one seed per value to screen many
+        values), else the ablation method's seeds."""
+        default = self.seeds_by_method(budget)[self.ablation_method]
+        return self.budgets[budget].get("seeds_by_ablation", {}).get(ablation, default)
+
     def budget_datasets(self, budget: str) -> list[str]:
         return self.budgets[budget].get("datasets", list(self.datasets))
 
+    def dataset_ablations(self, budget: str, dataset: str, ablations: list[str]) -> list[str]:
+        """The requested ablations that `budget` runs on `dataset` (its `ablation_datasets`; every dataset by default)."""
+        return ablations if dataset in self.budgets[budget].get("ablation_datasets", self.datasets) else []
+
     def with_seeds(self, seeds: list[int]) -> Grid:
         """The grid with `seeds` for every method under every budget (`simvae reproduce --seeds`)."""
-        budgets = {name: {key: value for key, value in entries.items() if key not in ("seeds", "seeds_by_method")}
+        budgets = {name: {key: value for key, value in entries.items() if key not in ("seeds", "seeds_by_method", "seeds_by_ablation")}
                    for name, entries in self.budgets.items()}
         return replace(self, seeds=seeds, budgets=budgets)
 
@@ -95,10 +105,19 @@ def check_budget(grid: Grid, budget: str, where: Path) -> None:
         if method not in grid.methods:
             raise ConfigError(f"{where}: budgets.{budget}.seeds_by_method names {method!r}, not a method of the grid {grid.methods}")
         check_seeds(seeds, f"{where}: budgets.{budget}.seeds_by_method.{method}")
-    datasets = entries.get("datasets", list(grid.datasets))
-    if not isinstance(datasets, list) or not datasets or set(datasets) - set(grid.datasets):
-        raise ConfigError(f"{where}: budgets.{budget}.datasets must be a non-empty list of the grid's datasets "
-                          f"{sorted(grid.datasets)}, not {datasets!r}")
+    by_ablation = entries.get("seeds_by_ablation", {})
+    if not isinstance(by_ablation, dict):
+        raise ConfigError(f"{where}: budgets.{budget}.seeds_by_ablation must map ablation names to seed lists, e.g. {{sigma2: [1]}}")
+    for ablation, seeds in by_ablation.items():
+        if ablation not in grid.ablations:
+            raise ConfigError(f"{where}: budgets.{budget}.seeds_by_ablation names {ablation!r}, not an ablation of the grid "
+                              f"{sorted(grid.ablations)}")
+        check_seeds(seeds, f"{where}: budgets.{budget}.seeds_by_ablation.{ablation}")
+    for key in ("datasets", "ablation_datasets"):
+        datasets = entries.get(key, list(grid.datasets))
+        if not isinstance(datasets, list) or not datasets or set(datasets) - set(grid.datasets):
+            raise ConfigError(f"{where}: budgets.{budget}.{key} must be a non-empty list of the grid's datasets "
+                              f"{sorted(grid.datasets)}, not {datasets!r}")
     for dataset in grid.datasets:  # every combination must make a valid run config
         grid.config(dataset, budget, grid.methods[0], grid.seeds_by_method(budget)[grid.methods[0]][0])
 
@@ -165,7 +184,7 @@ def ablation_runs(grid: Grid, dataset: str, budget: str, name: str, out: Path) -
     `ablation_method` run reuses that run instead of training it again."""
     runs = []
     for label, overrides in grid.ablations[name].items():
-        for seed in grid.seeds_by_method(budget)[grid.ablation_method]:
+        for seed in grid.ablation_seeds(budget, name):
             config = grid.ablation_config(dataset, budget, overrides, seed)
             main = grid.config(dataset, budget, grid.ablation_method, seed)
             reused = grid.ablation_method in grid.methods and config.to_dict() == main.to_dict()
@@ -192,7 +211,7 @@ def plan(grid: Grid, budget: str, datasets: list[str], ablations: list[str], out
             for seed in seeds[method]:
                 run_dir = out / dataset / method / f"seed{seed}"
                 jobs[run_dir] = Job(f"{dataset}/{method}/seed{seed}", grid.config(dataset, budget, method, seed), run_dir)
-        for name in ablations:
+        for name in grid.dataset_ablations(budget, dataset, ablations):
             for run in ablation_runs(grid, dataset, budget, name, out / dataset):
                 label = f"{dataset}/ablation-{name}/{run.label}/seed{run.seed}"
                 jobs.setdefault(run.run_dir, Job(label, run.config, run.run_dir))
@@ -236,7 +255,8 @@ def reproduce(grid: Grid, budget: str, out: str | Path, datasets: list[str] | No
             "dataset": dataset,
             "comparison": comparison,
             "diagnostics": diagnostics_summary(out / dataset, seeds),
-            "ablations": [run_ablation(grid, dataset, budget, name, out / dataset, progress) for name in ablations],
+            "ablations": [run_ablation(grid, dataset, budget, name, out / dataset, progress)
+                          for name in grid.dataset_ablations(budget, dataset, ablations)],
             "figures": collect_figures(out / dataset, seeds),
             "config": grid.config(dataset, budget, grid.methods[0], seeds[grid.methods[0]][0]).to_dict(),
         })
