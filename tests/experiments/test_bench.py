@@ -7,7 +7,7 @@ import pytest
 from simvae.cli.main import main
 from simvae.data import load_dataset
 from simvae.experiments import bench as bench_module
-from simvae.experiments.bench import COLUMNS, bench, matmul_peak
+from simvae.experiments.bench import COLUMNS, BenchRow, bench, format_table, matmul_peak, raise_peaks_to_rows
 from simvae.experiments.references import reference_for, run_references
 
 
@@ -34,7 +34,7 @@ def test_bench_gives_one_row_per_method_backbone_and_precision(shapes):
         assert row["model_fraction_of_peak"] == pytest.approx(row["model_gflops"] / row["peak_gflops"])
     assert rows[0]["gflop_per_view"] == rows[1]["gflop_per_view"], "FLOPs are counted once per method and backbone"
     table = result["table"].splitlines()
-    assert table[0].startswith("machine: ") and "matmul peak: float32" in table[1]
+    assert table[0].startswith("machine: ") and "peak: float32" in table[1]
     header = [cell.strip() for cell in table[3].strip("|").split("|")]
     assert header == list(COLUMNS)
     body = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[5:]]
@@ -66,6 +66,19 @@ def test_bench_rejects_unknown_methods_and_precisions(capsys):
 def test_the_peak_is_measured_in_each_math_mode():
     assert matmul_peak("cpu", "float32", 64, min_seconds=0.01) > 0
     assert matmul_peak("cpu", "tfloat32", 64, min_seconds=0.01) > 0  # TF32 is a no-op on CPU: float32 matmuls
+
+
+def test_a_row_faster_than_the_measured_peak_raises_that_peak_so_none_reads_above_100_percent():
+    def row(mode, gflops):
+        return BenchRow("simvae", "shapes", "mlp", "32-true", mode, 64, 2, 1.0, 1.0, 1.0, 1.0, gflops, gflops / 2,
+                        10.0, gflops / 10.0, gflops / 20.0, 800, 190)
+    rows, peaks, measured = raise_peaks_to_rows([row("float32", 15.0), row("float32", 5.0), row("bfloat16", 4.0)],
+                                                {"float32": 10.0, "bfloat16": 10.0})
+    assert peaks == {"float32": 15.0, "bfloat16": 10.0} and measured == {"float32": 10.0, "bfloat16": 10.0}
+    assert [r.model_fraction_of_peak for r in rows] == [1.0, 5.0 / 15.0, 0.4]
+    assert all(r.full_fraction_of_peak <= r.model_fraction_of_peak <= 1.0 for r in rows)
+    header = format_table(rows, peaks, "test machine", "cpu", measured=measured).splitlines()[1]
+    assert header == "peak: float32 15.0 GFLOP/s (the best row's; the matmul measured 10.0), bfloat16 10.0 GFLOP/s"
 
 
 def fake_references(directory):
