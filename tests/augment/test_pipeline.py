@@ -98,7 +98,7 @@ def test_every_preset_call_is_launch_light_and_never_syncs(preset):
     x = images(shape, n=64)
     augmenter(x)  # the first call copies the constants to the device
     counts = aten_ops(augmenter, x)
-    assert sum(counts.values()) <= 200, counts.most_common(10)
+    assert sum(counts.values()) <= 175, counts.most_common(10)  # measured 89-169 (docs/augmentations.md)
     assert not SYNCING_OPS & set(counts)
 
 

@@ -3,7 +3,7 @@
 Every geometric op here is axis-aligned (a scale, possibly negative, and a shift per axis), so a chain of
 them is one per-view map `input = scale * output + offset` on (N, 2) tensors, with x then y. The
 coordinates are normalised with `align_corners=True` (-1 and 1 are the centres of the first and last
-pixel, kornia's convention). One `affine_grid` + `grid_sample` then applies the whole chain.
+pixel, kornia's convention). One sampling grid + `grid_sample` then applies the whole chain.
 
 Parameters are drawn and combined in float64 (float32 on MPS), where Python-number arithmetic costs
 one operator instead of five (a float32 tensor casts each wrapped number); see simvae.augment.ops_count.
@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 
 CANDIDATES = 10  # crop boxes drawn per view, as torchvision and kornia do; the first that fits is kept
-PLACE = ((1.0, 0.0, 0.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0, 0.0, 1.0))
 Affine = tuple[torch.Tensor, torch.Tensor]  # scale (N, 2) and offset (N, 2): input = scale * output + offset
 
 
@@ -53,11 +52,19 @@ def then(affine: Affine, scale: torch.Tensor, offset: torch.Tensor) -> Affine:
     return affine[0] * scale, torch.addcmul(affine[1], affine[0], offset)
 
 
+@functools.cache
+def output_grid(height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """(1, H, W, 2): each output pixel's (x, y) in align_corners coordinates, made once per shape and device."""
+    y, x = torch.meshgrid(torch.linspace(-1, 1, height, dtype=dtype), torch.linspace(-1, 1, width, dtype=dtype), indexing="ij")
+    return torch.stack([x, y], dim=-1).unsqueeze(0).to(device)
+
+
 def warp(images: torch.Tensor, affine: Affine) -> torch.Tensor:
     """Resample every image (N, C, H, W) through its own map, bilinearly; outside the image is black."""
-    # (sx, sy, tx, ty) @ PLACE = (sx, 0, tx, 0, sy, ty), the rows of the (2, 3) matrix
-    theta = (torch.cat(affine, dim=1) @ constant(PLACE, images.device, param_dtype(images.device))).to(images.dtype)
-    grid = F.affine_grid(theta.view(-1, 2, 3), list(images.shape), align_corners=True)
+    # the map is axis-aligned, so the sampling grid is scale * output + offset: one addcmul on a cached grid,
+    # where affine_grid would build the grid anew and multiply it by a (2, 3) matrix per view
+    scale, offset = (part.to(images.dtype).view(-1, 1, 1, 2) for part in affine)
+    grid = torch.addcmul(offset, scale, output_grid(*images.shape[-2:], images.device, images.dtype))
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
