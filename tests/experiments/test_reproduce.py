@@ -89,6 +89,14 @@ def test_bad_grid_files_fail_at_load_naming_the_problem(tmp_path, change, messag
         load_grid(write_grid(tmp_path / "grid.yaml", **change))
 
 
+def test_methods_restrict_the_grid_and_unknown_ones_are_refused(tmp_path):
+    grid = load_grid(write_grid(tmp_path / "grid.yaml"))
+    assert [job.label for job in plan(grid.with_methods(["simclr"]), "short", ["shapes"], [], tmp_path)] == [
+        "shapes/simclr/seed1", "shapes/simclr/seed2"]
+    with pytest.raises(ConfigError, match="--methods simclr,byol must name some of the grid's methods"):
+        grid.with_methods(["simclr", "byol"])
+
+
 def test_an_ablation_may_screen_its_values_with_fewer_seeds_than_the_main_grid(tmp_path):
     grid = load_grid(write_grid(tmp_path / "grid.yaml", **budgets(medium={"seeds": [1, 2], "seeds_by_ablation": {"views": [2]}})))
     runs = ablation_runs(grid, "shapes", "medium", "views", tmp_path)

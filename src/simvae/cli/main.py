@@ -135,6 +135,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
     grid = load_grid(args.grid)
+    if args.methods:
+        grid = grid.with_methods(args.methods.split(","))
     if args.seeds:
         grid = grid.with_seeds([int(s) for s in args.seeds.split(",")])
     report = reproduce(grid, args.budget, args.out or f"results/reproduce-{args.budget}",
@@ -236,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "medium (10 epochs, seeds, curves: hours, use --jobs) | paper (official schedule)")
     rep.add_argument("--datasets", help="comma-separated subset of the grid's datasets (default: all)")
     rep.add_argument("--ablations", help="comma-separated ablations of the grid file to run too, e.g. views,sigma2")
+    rep.add_argument("--methods", help="comma-separated subset of the grid's methods (default: all)")
     rep.add_argument("--seeds", help="comma-separated seeds for every method instead of the grid's")
     rep.add_argument("--jobs", type=int, default=1, help="runs trained at a time, as parallel processes of one thread "
                      "each (default 1: in this process, with progress bars)")

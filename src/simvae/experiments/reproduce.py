@@ -76,6 +76,13 @@ class Grid:
         """The requested ablations that `budget` runs on `dataset` (its `ablation_datasets`; every dataset by default)."""
         return ablations if dataset in self.budgets[budget].get("ablation_datasets", self.datasets) else []
 
+    def with_methods(self, methods: list[str]) -> Grid:
+        """The grid restricted to `methods` (`simvae reproduce --methods`)."""
+        unknown = [method for method in methods if method not in self.methods]
+        if unknown or not methods:
+            raise ConfigError(f"--methods {','.join(methods)} must name some of the grid's methods {self.methods}")
+        return replace(self, methods=methods)
+
     def with_seeds(self, seeds: list[int]) -> Grid:
         """The grid with `seeds` for every method under every budget (`simvae reproduce --seeds`)."""
         budgets = {name: {key: value for key, value in entries.items() if key not in ("seeds", "seeds_by_method", "seeds_by_ablation")}
