@@ -97,6 +97,15 @@ def test_methods_restrict_the_grid_and_unknown_ones_are_refused(tmp_path):
         grid.with_methods(["simclr", "byol"])
 
 
+def test_overrides_reach_every_run_and_bad_ones_are_refused(tmp_path):
+    grid = load_grid(write_grid(tmp_path / "grid.yaml")).with_overrides({"net": {"latent_dim": 64}})
+    assert {grid.config("shapes", budget, "simclr", 1).net.latent_dim for budget in BUDGETS} == {64}
+    with pytest.raises(ConfigError, match="net.latent_dim"):
+        load_grid(write_grid(tmp_path / "grid.yaml")).with_overrides({"net": {"latent_dim": 0}})
+    with pytest.raises(ConfigError, match="method.* would apply to every method"):
+        load_grid(write_grid(tmp_path / "grid.yaml")).with_overrides({"method": {"sigma2": 0.1}})
+
+
 def test_an_ablation_may_screen_its_values_with_fewer_seeds_than_the_main_grid(tmp_path):
     grid = load_grid(write_grid(tmp_path / "grid.yaml", **budgets(medium={"seeds": [1, 2], "seeds_by_ablation": {"views": [2]}})))
     runs = ablation_runs(grid, "shapes", "medium", "views", tmp_path)

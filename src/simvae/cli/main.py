@@ -137,6 +137,8 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     grid = load_grid(args.grid)
     if args.methods:
         grid = grid.with_methods(args.methods.split(","))
+    if args.overrides:
+        grid = grid.with_overrides(parse_overrides(args.overrides))
     if args.seeds:
         grid = grid.with_seeds([int(s) for s in args.seeds.split(",")])
     report = reproduce(grid, args.budget, args.out or f"results/reproduce-{args.budget}",
@@ -239,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--datasets", help="comma-separated subset of the grid's datasets (default: all)")
     rep.add_argument("--ablations", help="comma-separated ablations of the grid file to run too, e.g. views,sigma2")
     rep.add_argument("--methods", help="comma-separated subset of the grid's methods (default: all)")
+    rep.add_argument("overrides", nargs="*", help="section.key=value for every run, e.g. net.latent_dim=64 "
+                     "(not method.*: SimVAE's settings are --ablations)")
     rep.add_argument("--seeds", help="comma-separated seeds for every method instead of the grid's")
     rep.add_argument("--jobs", type=int, default=1, help="runs trained at a time, as parallel processes of one thread "
                      "each (default 1: in this process, with progress bars)")

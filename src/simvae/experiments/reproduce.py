@@ -83,6 +83,16 @@ class Grid:
             raise ConfigError(f"--methods {','.join(methods)} must name some of the grid's methods {self.methods}")
         return replace(self, methods=methods)
 
+    def with_overrides(self, overrides: dict[str, Any]) -> Grid:
+        """The grid with `overrides` (a nested dict) merged into every budget's `all` entry, so every run gets them."""
+        if "method" in overrides:
+            raise ConfigError("overrides of method.* would apply to every method; SimVAE's settings are --ablations")
+        budgets = {name: {**entries, "all": merge(entries.get("all", {}), overrides)} for name, entries in self.budgets.items()}
+        grid = replace(self, budgets=budgets)
+        for budget in budgets:
+            check_budget(grid, budget, Path("overrides"))
+        return grid
+
     def with_seeds(self, seeds: list[int]) -> Grid:
         """The grid with `seeds` for every method under every budget (`simvae reproduce --seeds`)."""
         budgets = {name: {key: value for key, value in entries.items() if key not in ("seeds", "seeds_by_method", "seeds_by_ablation")}
