@@ -93,6 +93,8 @@ def test_methods_restrict_the_grid_and_unknown_ones_are_refused(tmp_path):
     grid = load_grid(write_grid(tmp_path / "grid.yaml"))
     assert [job.label for job in plan(grid.with_methods(["simclr"]), "short", ["shapes"], [], tmp_path)] == [
         "shapes/simclr/seed1", "shapes/simclr/seed2"]
+    overridden = grid.with_methods(["simvae"]).with_overrides({"net": {"latent_dim": 64}})  # medium's simclr seeds go too
+    assert overridden.seeds_by_method("medium") == {"simvae": [1, 2]}
     with pytest.raises(ConfigError, match="--methods simclr,byol must name some of the grid's methods"):
         grid.with_methods(["simclr", "byol"])
 

@@ -81,7 +81,9 @@ class Grid:
         unknown = [method for method in methods if method not in self.methods]
         if unknown or not methods:
             raise ConfigError(f"--methods {','.join(methods)} must name some of the grid's methods {self.methods}")
-        return replace(self, methods=methods)
+        budgets = {name: {**entries, "seeds_by_method": {m: s for m, s in entries["seeds_by_method"].items() if m in methods}}
+                   if "seeds_by_method" in entries else entries for name, entries in self.budgets.items()}
+        return replace(self, methods=methods, budgets=budgets)
 
     def with_overrides(self, overrides: dict[str, Any]) -> Grid:
         """The grid with `overrides` (a nested dict) merged into every budget's `all` entry, so every run gets them."""
