@@ -72,8 +72,8 @@ def test_a_row_faster_than_the_measured_peak_raises_that_peak_so_none_reads_abov
     def row(mode, gflops):
         return BenchRow("simvae", "shapes", "mlp", "32-true", mode, 64, 2, 1.0, 1.0, 1.0, 1.0, gflops, gflops / 2,
                         10.0, gflops / 10.0, gflops / 20.0, 800, 190)
-    rows, peaks, measured = raise_peaks_to_rows([row("float32", 15.0), row("float32", 5.0), row("bfloat16", 4.0)],
-                                                {"float32": 10.0, "bfloat16": 10.0})
+    measured = {"float32": 10.0, "bfloat16": 10.0}
+    rows, peaks = raise_peaks_to_rows([row("float32", 15.0), row("float32", 5.0), row("bfloat16", 4.0)], measured)
     assert peaks == {"float32": 15.0, "bfloat16": 10.0} and measured == {"float32": 10.0, "bfloat16": 10.0}
     assert [r.model_fraction_of_peak for r in rows] == [1.0, 5.0 / 15.0, 0.4]
     assert all(r.full_fraction_of_peak <= r.model_fraction_of_peak <= 1.0 for r in rows)

@@ -75,11 +75,11 @@ def budgets(**changes):
     ({"method": ["simvae"]}, "unknown key"),
     ({"seeds": []}, "seeds must be a non-empty list of distinct integers"),
     (budgets(medium={"seeds": [1, 1]}), "budgets.medium.seeds must be a non-empty list of distinct integers"),
-    (budgets(medium={"seeds_by_method": {"mocoo": [1]}}), "seeds_by_method names 'mocoo', not a method of the grid"),
+    (budgets(medium={"seeds_by_method": {"mocoo": [1]}}), "seeds_by_method names 'mocoo', not one of the grid's methods"),
     (budgets(medium={"seeds_by_method": {"simclr": "1"}}), "seeds_by_method.simclr must be a non-empty list"),
     (budgets(medium={"seeds_by_method": [1]}), "seeds_by_method must map method names to seed lists"),
     (budgets(medium={"datasets": ["cifar10"]}), "budgets.medium.datasets must be a non-empty list of the grid's datasets"),
-    (budgets(medium={"seeds_by_ablation": {"depth": [1]}}), "seeds_by_ablation names 'depth', not an ablation of the grid"),
+    (budgets(medium={"seeds_by_ablation": {"depth": [1]}}), "seeds_by_ablation names 'depth', not one of the grid's ablations"),
     (budgets(medium={"seeds_by_ablation": {"views": []}}), "seeds_by_ablation.views must be a non-empty list"),
     (budgets(medium={"seeds_by_ablation": [1]}), "seeds_by_ablation must map ablation names to seed lists"),
     (budgets(medium={"ablation_datasets": ["mnist"]}), "budgets.medium.ablation_datasets must be a non-empty list"),
@@ -186,6 +186,9 @@ def test_unknown_budget_dataset_or_ablation_is_a_clear_error(tmp_path, capsys):
     grid = str(write_grid(tmp_path / "grid.yaml"))
     assert set(BUDGETS) == {"smoke", "short", "medium", "paper"}
     for extra, message in ((["--budget", "long"], "--budget 'long' is invalid"), (["--datasets", "mnist"], "unknown dataset 'mnist'"),
-                           (["--ablations", "depth"], "unknown ablation 'depth'")):
+                           (["--ablations", "depth"], "unknown ablation 'depth'"),
+                           (["--methods", "simvae,byol"], "--methods simvae,byol must name some of the grid's methods"),
+                           (["net.latent_dim=0"], "net.latent_dim=0 is invalid"),
+                           (["method.sigma2=0.1"], "method.* would apply to every method")):
         assert main(["reproduce", "--grid", grid, "--out", str(tmp_path / "o"), *extra]) == 2
         assert message in capsys.readouterr().err

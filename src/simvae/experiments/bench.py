@@ -204,7 +204,8 @@ def bench(
     rows = [row for method in methods for backbone in backbones
             for row in _rows(method, backbone, settings, base, overrides, dataset, images, labels, device, peaks,
                              refs, steps, warmup, say)]
-    rows, peaks, measured = raise_peaks_to_rows(rows, peaks)
+    measured = peaks
+    rows, peaks = raise_peaks_to_rows(rows, measured)
     return {
         "machine": machine(),
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
@@ -266,16 +267,16 @@ def _rows(method: str, backbone: str, settings: list[tuple[str, bool, str]], bas
     return rows
 
 
-def raise_peaks_to_rows(rows: Sequence[BenchRow], peaks: dict[str, float]) -> tuple[list[BenchRow], dict[str, float], dict[str, float]]:
+def raise_peaks_to_rows(rows: Sequence[BenchRow], peaks: dict[str, float]) -> tuple[list[BenchRow], dict[str, float]]:
     """Where a row computes faster than its mode's measured matmul peak, the square matmul under-measured the device
     (or the row's FLOPs are nominal, e.g. cuDNN's Winograd convolutions): that mode's peak becomes the best row's
-    rate, so no row reads above 100%. Returns the rows, the peaks used and the matmul peaks as measured."""
+    rate, so no row reads above 100%. Returns the rows and the peaks they are measured against."""
     used = dict(peaks)
     for row in rows:
         used[row.math_mode] = max(used[row.math_mode], row.model_gflops, row.full_gflops)
     rows = [replace(row, peak_gflops=used[row.math_mode], model_fraction_of_peak=row.model_gflops / used[row.math_mode],
                     full_fraction_of_peak=row.full_gflops / used[row.math_mode]) for row in rows]
-    return rows, used, dict(peaks)
+    return rows, used
 
 
 def format_table(rows: Sequence[BenchRow], peaks: dict[str, float], machine_text: str, device: str,

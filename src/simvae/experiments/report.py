@@ -83,14 +83,22 @@ def ablation_lines(ablation: dict[str, Any], protocol: str) -> list[str]:
     return lines + table(header, rows) + validation_table(ablation["summary"], classes)
 
 
+def style_tasks(classes: dict[str, int]) -> list[str]:
+    return [task for task in classes if task != "content"]
+
+
+def mean_percent(scores: dict[str, Any], tasks: list[str], probe: str, split: str | None = None) -> str:
+    """The mean over `tasks` of one probe's mean accuracy over seeds (on `split`'s summary, e.g. "val"), in %."""
+    if not tasks:
+        return "n/a"
+    values = [scores[task][probe][split] if split else scores[task][probe] for task in tasks]
+    return f"{100 * sum(value['mean'] for value in values) / len(values):.1f}"
+
+
 def validation_table(summary: dict[str, Any], classes: dict[str, int]) -> list[str]:
     """Content and mean style on *validation* data, linear and MLP probes: what a choice of setting may rest on."""
-    styles = [task for task in classes if task != "content"]
-
-    def mean_val(scores: dict[str, Any], tasks: list[str], probe: str) -> str:
-        return f"{100 * sum(scores[task][probe]['val']['mean'] for task in tasks) / len(tasks):.1f}" if tasks else "n/a"
-
-    rows = [[label, *(mean_val(scores, tasks, probe) for probe in ("linear", "mlp") for tasks in (["content"], styles))]
+    rows = [[label, *(mean_percent(scores, tasks, probe, "val") for probe in ("linear", "mlp")
+                      for tasks in (["content"], style_tasks(classes)))]
             for label, scores in summary.items()]
     header = ["value", "content · linear · val", "mean style · linear · val", "content · MLP · val", "mean style · MLP · val"]
     return ["Validation accuracy (%), mean over seeds — settings are chosen on these, never on test:", "", *table(header, rows)]
@@ -99,7 +107,7 @@ def validation_table(summary: dict[str, Any], classes: dict[str, int]) -> list[s
 def representation_tables(comparison: dict[str, Any], protocols: dict[str, str]) -> list[str]:
     """Every representation of every method, linear and MLP probes: a projection head's output beside its encoder's."""
     classes = comparison["num_classes"]
-    styles = [task for task in classes if task != "content"]
+    styles = style_tasks(classes)
     lines = []
     for probe in ("linear", "mlp"):
         header = ["method", "representation", *(f"{task} ({classes[task]} cls)" for task in classes)]
@@ -107,7 +115,7 @@ def representation_tables(comparison: dict[str, Any], protocols: dict[str, str])
         rows = []
         for method, representations in comparison["representations"].items():
             for rep, scores in representations.items():
-                mean_style = [f"{100 * sum(scores[t][probe]['mean'] for t in styles) / len(styles):.1f}"] if styles else []
+                mean_style = [mean_percent(scores, styles, probe)] if styles else []
                 rows.append([method, f"`{rep}`", *(cell(scores[task][probe]) for task in classes), *mean_style])
         lines += [f"**{PROBE_TITLES[probe]}** · {protocols[probe]}", "", *table(header, rows)]
     return lines

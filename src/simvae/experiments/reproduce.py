@@ -117,21 +117,15 @@ def check_budget(grid: Grid, budget: str, where: Path) -> None:
                           f"(use `all`, one of {sorted(grid.datasets)}, or {', '.join(BUDGET_KEYS)})")
     if "seeds" in entries:
         check_seeds(entries["seeds"], f"{where}: budgets.{budget}.seeds")
-    by_method = entries.get("seeds_by_method", {})
-    if not isinstance(by_method, dict):
-        raise ConfigError(f"{where}: budgets.{budget}.seeds_by_method must map method names to seed lists, e.g. {{moco: [1]}}")
-    for method, seeds in by_method.items():
-        if method not in grid.methods:
-            raise ConfigError(f"{where}: budgets.{budget}.seeds_by_method names {method!r}, not a method of the grid {grid.methods}")
-        check_seeds(seeds, f"{where}: budgets.{budget}.seeds_by_method.{method}")
-    by_ablation = entries.get("seeds_by_ablation", {})
-    if not isinstance(by_ablation, dict):
-        raise ConfigError(f"{where}: budgets.{budget}.seeds_by_ablation must map ablation names to seed lists, e.g. {{sigma2: [1]}}")
-    for ablation, seeds in by_ablation.items():
-        if ablation not in grid.ablations:
-            raise ConfigError(f"{where}: budgets.{budget}.seeds_by_ablation names {ablation!r}, not an ablation of the grid "
-                              f"{sorted(grid.ablations)}")
-        check_seeds(seeds, f"{where}: budgets.{budget}.seeds_by_ablation.{ablation}")
+    for key, kind, known, example in (("seeds_by_method", "method", list(grid.methods), "moco"),
+                                      ("seeds_by_ablation", "ablation", sorted(grid.ablations), "sigma2")):
+        by_name = entries.get(key, {})
+        if not isinstance(by_name, dict):
+            raise ConfigError(f"{where}: budgets.{budget}.{key} must map {kind} names to seed lists, e.g. {{{example}: [1]}}")
+        for name, seeds in by_name.items():
+            if name not in known:
+                raise ConfigError(f"{where}: budgets.{budget}.{key} names {name!r}, not one of the grid's {kind}s {known}")
+            check_seeds(seeds, f"{where}: budgets.{budget}.{key}.{name}")
     for key in ("datasets", "ablation_datasets"):
         datasets = entries.get(key, list(grid.datasets))
         if not isinstance(datasets, list) or not datasets or set(datasets) - set(grid.datasets):
