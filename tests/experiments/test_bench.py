@@ -7,7 +7,14 @@ import pytest
 from simvae.cli.main import main
 from simvae.data import load_dataset
 from simvae.experiments import bench as bench_module
-from simvae.experiments.bench import COLUMNS, BenchRow, bench, format_table, matmul_peak, raise_peaks_to_rows
+from simvae.experiments.bench import (
+    COLUMNS,
+    BenchRow,
+    bench,
+    format_table,
+    matmul_peak,
+    raise_peaks_to_rows,
+)
 from simvae.experiments.references import reference_for, run_references
 
 
