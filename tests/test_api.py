@@ -19,11 +19,11 @@ def test_train_then_evaluate_with_other_settings(tmp_path, small_shapes, monkeyp
     monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
     run = simvae.train(None, out=tmp_path / "run", progress=False, method={"name": "vae"},
                        train={"epochs": 1, "batch_size": 64}, net={"latent_dim": 3},
-                       eval={"probe_epochs": 1, "gmm_n_init": 1, "figures": False})
+                       eval={"mlp_steps": 10, "gmm_n_init": 1, "figures": False})
     assert isinstance(run, simvae.Run) and run.finished and run.config.method.name == "vae"
-    assert run.metrics["eval"]["probe_epochs"] == 1
-    metrics = simvae.evaluate(tmp_path / "run", progress=False, probe_epochs=2, knn_k=[3])
-    assert metrics["eval"]["probe_epochs"] == 2 and metrics["results"]["mean"]["content"]["knn"]["k"] == 3
+    assert run.metrics["eval"]["mlp_steps"] == 10
+    metrics = simvae.evaluate(tmp_path / "run", progress=False, mlp_steps=20, knn_k=[3])
+    assert metrics["eval"]["mlp_steps"] == 20 and metrics["results"]["mean"]["content"]["knn"]["k"] == 3
     assert simvae.load_run(tmp_path / "run").metrics == metrics
     with pytest.raises(ConfigError, match="net.latent_dim: 3 -> 5"):  # the same --out with other settings
         simvae.train(None, out=tmp_path / "run", progress=False, method={"name": "vae"}, net={"latent_dim": 5})

@@ -36,10 +36,10 @@ def test_a_folder_of_own_images_trains_evaluates_logs_and_loads(tmp_path):
     assert main(["train", "--out", str(run), "data.name=folder", f"data.root={data}",
                  "augment.ops=[{crop: {scale: [0.6, 1.0]}}, {translate: {max: 0.1}}]", "train.epochs=2",
                  "train.batch_size=16", "net.latent_dim=4", "train.log_every=2", "train.loggers=[csv, tensorboard]",
-                 "eval.probe_epochs=2", "eval.gmm_n_init=1", "eval.figures=false", "--no-eval"]) == 0
-    assert main(["eval", str(run), "eval.probe_epochs=3"]) == 0
+                 "eval.mlp_steps=20", "eval.gmm_n_init=1", "eval.figures=false", "--no-eval"]) == 0
+    assert main(["eval", str(run), "eval.mlp_steps=30"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["eval"]["probe_epochs"] == 3 and set(metrics["num_classes"]) == {"content", "pos", "level"}
+    assert metrics["eval"]["mlp_steps"] == 30 and set(metrics["num_classes"]) == {"content", "pos", "level"}
 
     events = EventAccumulator(str(run / "logs" / "tensorboard")).Reload()
     assert "train/loss" in events.Tags()["scalars"] and "probe/mean/pos/linear" in events.Tags()["scalars"]

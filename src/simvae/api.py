@@ -1,7 +1,7 @@
 """The public Python API: what the CLI does, as functions (`simvae/__init__.py` exports exactly these).
 
     run = simvae.train("configs/fashion-mnist.yaml", out="runs/fm", train={"epochs": 5})
-    metrics = simvae.evaluate("runs/fm", probe_epochs=10)
+    metrics = simvae.evaluate("runs/fm", mlp_steps=500)
     z = simvae.load_run("runs/fm").encode(images)
 """
 

@@ -92,18 +92,38 @@ TRAINING_SECTIONS = ("data", "augment", "net", "method", "train")
 
 @dataclass
 class EvalConfig:
-    probe_epochs: int = bounded(40, ge=1)  # linear and MLP probes; the epoch with the best validation accuracy is kept
-    probe_lr: float = bounded(1e-3, gt=0)
-    probe_batch_size: int = bounded(256, ge=1)
+    # linear probe: logistic regression fitted to convergence (L-BFGS), its L2 strength (scikit-learn's C) chosen on val
+    linear_C: list[float] = bounded(default_factory=lambda: [0.001, 0.01, 0.1, 1.0, 10.0], gt=0)
+    linear_max_iter: int = bounded(1000, ge=1)  # L-BFGS iterations per C (convergence is recorded in metrics.json)
+    # MLP probe (d -> d -> classes): Adam for a budget of steps, not epochs (the same work for 300 images as for
+    # 30,000), early-stopped on val accuracy; decoupled weight decay chosen on val
+    mlp_steps: int = bounded(2000, ge=1)
+    mlp_lr: float = bounded(1e-3, gt=0)
+    mlp_batch_size: int = bounded(256, ge=1)
+    mlp_weight_decay: list[float] = bounded(default_factory=lambda: [0.0, 0.1, 1.0], ge=0)
+    mlp_eval_every: int = bounded(50, ge=1)  # steps between validation checks
+    mlp_patience: int | None = bounded(10, ge=1)  # checks without improvement before stopping (null: the whole budget)
     knn_k: list[int] = bounded(default_factory=lambda: [1, 5, 10, 20], ge=1)
     gmm_n_init: int = bounded(3, ge=1)
     gmm_max_train: int = bounded(10000, ge=1)  # GMM is fitted on at most this many training embeddings
     max_train: int | None = bounded(None, ge=1)  # probe on at most this many training embeddings (null = all)
     all_representations: bool = False  # also probe secondary outputs (e.g. a projection head's)
-    # learning-curve probes every train.eval_every epochs: linear probe and kNN only, at cheaper settings
-    curve_probe_epochs: int = bounded(10, ge=1)
+    # DCI, MIG and SAP over every labelled factor (docs/metrics.md): DCI's L1 strength, MIG's bins per code dimension
+    disentanglement: bool = True
+    dci_l1: float = bounded(0.01, gt=0)
+    mig_bins: int = bounded(20, ge=2)
+    # learning-curve probes every train.eval_every epochs: the linear probe and kNN, on fewer training embeddings
     curve_max_train: int | None = bounded(5000, ge=1)
     figures: bool = True
+
+
+# evaluation settings of earlier versions, and what replaced them: a saved run's config may still hold them (they
+# are dropped: evaluation settings never change what a run is); given by a user, they are refused naming the successor
+RETIRED_EVAL_KEYS = {
+    "probe_epochs": "eval.mlp_steps (the MLP probe trains for a budget of steps; the linear probe is fitted to convergence)",
+    "probe_lr": "eval.mlp_lr", "probe_batch_size": "eval.mlp_batch_size",
+    "curve_probe_epochs": "nothing (the curves' linear probe is fitted to convergence; eval.curve_max_train sizes it)",
+}
 
 
 @dataclass
@@ -252,6 +272,9 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 def config_from_dict(values: dict[str, Any]) -> RunConfig:
     """Validate a nested dict (as read from YAML) into a RunConfig."""
     values = dict(values or {})
+    retired = sorted(set(values.get("eval") or {}) & set(RETIRED_EVAL_KEYS)) if isinstance(values.get("eval"), dict) else []
+    if retired:
+        raise ConfigError(f"config key eval.{retired[0]} was retired: use {RETIRED_EVAL_KEYS[retired[0]]}")
     method_values = dict(values.pop("method", None) or {})
     name = method_values.pop("name", "simvae")
     if name not in METHODS:
@@ -260,6 +283,15 @@ def config_from_dict(values: dict[str, Any]) -> RunConfig:
     config.method = build_dataclass(type(method_config(name)), {"name": name, **method_values}, "method")
     config.validate()
     return config
+
+
+def saved_config(values: dict[str, Any], overrides: dict[str, Any] | None = None) -> RunConfig:
+    """A run's saved config (checkpoint or config.yaml), read by a later version — its retired evaluation keys
+    dropped — with `overrides` (a nested dict) merged in."""
+    values = dict(values or {})
+    if isinstance(values.get("eval"), dict):
+        values["eval"] = {key: value for key, value in values["eval"].items() if key not in RETIRED_EVAL_KEYS}
+    return config_from_dict(merge(values, overrides or {}))
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:

@@ -7,7 +7,7 @@ from simvae.config import load_config
 from simvae.runs import setup as run_setup
 from simvae.training import train
 
-TINY = ["data.limit_train=192", "train.batch_size=32", "train.epochs=1", "net.latent_dim=3", "eval.probe_epochs=2",
+TINY = ["data.limit_train=192", "train.batch_size=32", "train.epochs=1", "net.latent_dim=3", "eval.mlp_steps=20",
         "eval.gmm_n_init=1", "eval.max_train=192", "eval.knn_k=[1,3]"]
 
 
@@ -80,7 +80,7 @@ def test_eval_of_an_unfinished_run_says_so_and_records_the_step(tmp_path, capsys
     monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
     run = tmp_path / "run"
     train(load_config(overrides=["train.batch_size=32", "net.latent_dim=4"]), run, max_steps=2, progress=False)
-    assert main(["eval", str(run), "eval.probe_epochs=1", "eval.gmm_n_init=1", "eval.figures=false"]) == 0
+    assert main(["eval", str(run), "eval.mlp_steps=10", "eval.gmm_n_init=1", "eval.figures=false"]) == 0
     assert f"{run} has not finished training" in capsys.readouterr().err
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["step"] == 2 and metrics["finished"] is False

@@ -108,15 +108,16 @@ def test_simvae_learns_real_fashion_mnist_content(tmp_path):
     """
     from simvae.config import load_config
     from simvae.evaluation import evaluate
+    from simvae.evaluation.embeddings import embed_splits
     from simvae.runs import load_trained
     from simvae.training import train
 
     config = load_config("configs/fashion-mnist.yaml" if Path("configs/fashion-mnist.yaml").is_file() else None,
                          ["data.name=fashion-mnist", "data.limit_train=12800", "train.epochs=3", "eval.max_train=5000",
-                          "eval.probe_epochs=10"])
+                          "eval.mlp_steps=500"])
     history = train(config, tmp_path / "run", progress=False)["history"]
     assert history[-1]["loss"] < 0.8 * history[0]["loss"]  # the first point averages steps 1-20
     config, setup = load_trained(tmp_path / "run")
-    results = evaluate(setup, config, progress=False)
+    results = evaluate(embed_splits(setup, config.eval.max_train, "cpu"), config, progress=False)["results"]
     linear = results["mean"]["content"]["linear"]["test"]
     assert linear > 0.3, f"linear probe accuracy {linear:.3f} after 600 steps on real Fashion-MNIST"

@@ -13,7 +13,7 @@ from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.training import train
 
 TINY = ["data.limit_train=64", "train.batch_size=16", "train.epochs=3", "net.latent_dim=4", "train.log_every=3",
-        "train.checkpoint_every=1000", "eval.curve_probe_epochs=2", "eval.curve_max_train=128", "eval.knn_k=[1,3]"]
+        "train.checkpoint_every=1000", "eval.curve_max_train=128", "eval.knn_k=[1,3]"]
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def test_probing_during_training_leaves_the_weights_and_losses_bit_identical(tmp
     tasks = points[0]["results"]["mean"]
     assert set(tasks) == {"content", "pos_x", "pos_y", "scale", "rotation", "hue"}
     assert all(0 <= tasks[t][p] <= 1 for t in tasks for p in ("linear", "knn"))
-    assert points[0]["eval"]["probe_epochs"] == 2 and points[0]["eval"]["max_train"] == 128
+    assert points[0]["eval"]["linear_C"] == [0.001, 0.01, 0.1, 1.0, 10.0] and points[0]["eval"]["max_train"] == 128
     assert not (tmp_path / "plain" / "curve").exists()
 
 
@@ -66,7 +66,7 @@ def test_resumed_run_with_curves_equals_the_uninterrupted_one_and_skips_probed_e
 
 
 def test_eval_every_is_not_part_of_a_runs_identity():
-    assert differences(tiny().to_dict(), tiny("train.eval_every=1", "eval.curve_probe_epochs=5").to_dict()) == []
+    assert differences(tiny().to_dict(), tiny("train.eval_every=1", "eval.curve_max_train=64").to_dict()) == []
 
 
 def test_curve_summary_is_mean_and_std_over_seeds_at_shared_epochs(tmp_path):

@@ -36,6 +36,6 @@ def test_differences_walk_nested_sections():
 
 
 def test_evaluation_settings_are_not_part_of_a_runs_identity():
-    saved = load_config(overrides=["eval.probe_epochs=40"]).to_dict()
-    assert differences(saved, load_config(overrides=["eval.probe_epochs=5", "eval.knn_k=[3]"]).to_dict()) == []
+    saved = load_config(overrides=["eval.mlp_steps=2000"]).to_dict()
+    assert differences(saved, load_config(overrides=["eval.mlp_steps=50", "eval.knn_k=[3]"]).to_dict()) == []
     assert differences(saved, load_config(overrides=["train.lr=0.01"]).to_dict()) == ["train.lr: 0.001 -> 0.01"]

@@ -14,7 +14,7 @@ from simvae.errors import TrainingInterrupted
 from simvae.experiments import compare as compare_module
 
 TINY = {"data": {"limit_train": 64}, "train": {"epochs": 1, "batch_size": 16},
-        "eval": {"probe_epochs": 2, "max_train": 64, "gmm_n_init": 1, "gmm_max_train": 64, "knn_k": [1, 3], "figures": False}}
+        "eval": {"mlp_steps": 20, "max_train": 64, "gmm_n_init": 1, "gmm_max_train": 64, "knn_k": [1, 3], "figures": False}}
 
 
 def write_npz_grid(tmp_path, methods, smoke=TINY):

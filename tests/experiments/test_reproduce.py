@@ -17,9 +17,9 @@ from simvae.runs import setup as run_setup
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"data": {"limit_train": 128}, "train": {"epochs": 1, "batch_size": 32},
-        "eval": {"probe_epochs": 2, "max_train": 128, "gmm_n_init": 1, "gmm_max_train": 128, "knn_k": [1, 3]}}
+        "eval": {"mlp_steps": 20, "max_train": 128, "gmm_n_init": 1, "gmm_max_train": 128, "knn_k": [1, 3]}}
 CURVES = {"train": {"epochs": 2, "eval_every": 1},
-          "eval": {"all_representations": True, "curve_probe_epochs": 2, "curve_max_train": 128}}
+          "eval": {"all_representations": True, "curve_max_train": 128}}
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +50,8 @@ def test_the_shipped_grid_is_valid_for_every_budget_and_ablation():
         config = grid.config(dataset, "medium", "simclr", 1)
         assert config.train.epochs >= 10 and config.train.eval_every and config.eval.all_representations
     assert grid.config("fashion-mnist-canvas", "medium", "vae", 1).data.limit_train == 20000
+    plain = grid.config("fashion-mnist", "medium", "simvae", 1)  # the paper's own benchmark, with the paper's MLP
+    assert plain.data.limit_train == 20000 and plain.data.name == "fashion-mnist"
     assert grid.budget_datasets("short") == ["shapes", "fashion-mnist-canvas"]  # as the README's short results were made
     assert all(len(s) == 1 for s in grid.with_seeds([7]).seeds_by_method("medium").values())
     assert all(grid.ablation_seeds("medium", name) == [1] for name in ("sigma2", "recon", "latent", "lr", "canvas-augment"))
@@ -132,7 +134,7 @@ def test_smoke_grid_with_an_ablation_writes_a_report_that_renders(tmp_path, caps
     assert "report.html" in capsys.readouterr().out
     report = (out / "report.md").read_text()
     for expected in ("## shapes", "| simvae |", "| simclr |", "content (5 cls) · linear", "hue (6 cls)",
-                     "within-sample (across views) / between-sample variance", "best test epoch (official)", "#### views",
+                     "within-sample (across views) / between-sample variance", "best test step (official)", "**Disentanglement**", "DCI completeness", "#### views",
                      "| J=3 |", "mean style · linear · val", "Main grid trained at commit(s) `", "report written at commit `"):
         assert expected in report, expected
     # J=2 is the main grid's SimVAE run, reused; J=3 was trained with 3 views
@@ -164,7 +166,7 @@ def test_medium_budget_curves_per_method_seeds_encoder_and_head_and_the_tradeoff
     assert section.index("![content-style trade-off](shapes/tradeoff.png)") < section.index("|")
     for expected in ("seeds simvae [1, 2], simclr [3]", "### Encoder and projection head", "| simclr | `encoder` |",
                      "| simclr | `head` |", "| simvae | `mean` |", "mean style", "curves_linear.png", "curves_knn.png",
-                     "Every 1 epochs: a linear probe (2 epochs"):
+                     "Every 1 epochs: a linear probe (logistic regression to convergence"):
         assert expected in section, expected
     comparison = json.loads((out / "shapes" / "comparison.json").read_text())
     assert comparison["curves"]["simvae"]["mean"]["content"]["linear"]["epochs"] == [1, 2]

@@ -16,10 +16,9 @@ from typing import NoReturn
 from simvae.config import (
     RESUME_KEYS,
     RunConfig,
-    config_from_dict,
     load_config,
-    merge,
     parse_overrides,
+    saved_config,
 )
 from simvae.data import DATASETS
 from simvae.data.download import download_dataset
@@ -28,6 +27,7 @@ from simvae.errors import ConfigError, DataError, SimvaeError, TrainingInterrupt
 from simvae.evaluation import evaluate_run
 from simvae.evaluation.curves import curve_hook
 from simvae.evaluation.data import EvalData
+from simvae.evaluation.run import output_names
 from simvae.experiments.bench import bench
 from simvae.experiments.compare import compare, parse_base
 from simvae.experiments.reproduce import load_grid, reproduce
@@ -63,7 +63,7 @@ def resume_config(run_dir: Path, args: argparse.Namespace) -> RunConfig:
         raise ConfigError(f"--resume continues a run with its saved config; it may change only {', '.join(RESUME_KEYS)} "
                           f"and eval.*, not {refused or '--config'}: drop those, or train a new run")
     saved = load_checkpoint(run_dir / CHECKPOINT)["config"]
-    config = config_from_dict(merge(saved, parse_overrides(args.overrides)))
+    config = saved_config(saved, parse_overrides(args.overrides))
     if changed and launched_rank() == 0:
         record_resume(run_dir, {key: value for key, value in zip(changed, (i.split("=", 1)[1] for i in args.overrides))})
     return config
@@ -102,10 +102,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     if args.root and not args.data:
         raise ConfigError("--root names where the --data dataset is: give --data NAME too (see `simvae data`)")
+    data = EvalData(args.data, args.root) if args.data else None
     metrics = evaluate_run(args.run_dir, device=args.device, overrides=eval_overrides(args.overrides),
-                           splits=tuple(s.strip() for s in args.splits.split(",") if s.strip()),
-                           data=EvalData(args.data, args.root) if args.data else None)
-    print((Path(args.run_dir) / "results.md").read_text())
+                           splits=tuple(s.strip() for s in args.splits.split(",") if s.strip()), data=data)
+    print((Path(args.run_dir) / output_names(data)["results"]).read_text())
     if not metrics["finished"]:
         print(f"simvae: note: {args.run_dir} has not finished training: these are the probes of its checkpoint at step "
               f"{metrics['step']} (recorded in metrics.json); continue it with `simvae train --resume {args.run_dir}`",
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="probe another labelled dataset of the run's image shape (see `simvae data`); "
                           "its own train/val/test splits are used and the run's data are not read")
     evaluate.add_argument("--root", help="where the --data dataset is (a directory, or an .npz file)")
-    evaluate.add_argument("overrides", nargs="*", help="evaluation settings, eval.key=value (e.g. eval.probe_epochs=10)")
+    evaluate.add_argument("overrides", nargs="*", help="evaluation settings, eval.key=value (e.g. eval.mlp_steps=500)")
     evaluate.set_defaults(func=cmd_eval)
 
     demo = sub.add_parser("demo", help="train SimVAE on the embedded shapes data for a few minutes and print the probe table")

@@ -21,8 +21,9 @@ from typing import Any
 import torch
 
 from simvae.config import RunConfig
-from simvae.evaluation.probes import NeighbourIndex, knn_probe, train_probe
-from simvae.evaluation.run import SPLITS, embedded_splits
+from simvae.evaluation.probes import NeighbourIndex, knn_probe, linear_probe
+from simvae.evaluation.embeddings import embed_splits
+from simvae.evaluation.run import task_labels
 from simvae.output import write_json
 from simvae.runs import Setup
 from simvae.runs.checkpoint import restore_rng_state, rng_state
@@ -48,17 +49,16 @@ def preserved_rng() -> Iterator[None]:
 def probe_representations(setup: Setup, config: RunConfig, device: torch.device) -> dict[str, Any]:
     """{representation: {task: {"linear": test accuracy, "knn": test accuracy}}}, every representation."""
     e = config.eval
-    splits, features = embedded_splits(setup, e.curve_max_train, device)
+    embeddings = embed_splits(setup, e.curve_max_train, device)
+    classes = embeddings.num_classes
+    measurable, _ = task_labels(embeddings, setup.dataset.name, notes=False)
     results: dict[str, Any] = {}
-    for name in features["train"]:
-        rep = {split: features[split][name] for split in SPLITS}
-        neighbours = NeighbourIndex(rep, max(e.knn_k))
+    for name, codes in embeddings.codes.items():
+        neighbours = NeighbourIndex(codes, max(e.knn_k), device)
         results[name] = {}
-        for task, classes in setup.dataset.num_classes.items():
-            labels = {split: splits[split].labels()[task] for split in SPLITS}
-            linear = train_probe("linear", rep, labels, classes, e.curve_probe_epochs, e.probe_lr, e.probe_batch_size,
-                                 config.train.seed)
-            results[name][task] = {"linear": linear["test"], "knn": knn_probe(neighbours, labels, classes, e.knn_k)["test"]}
+        for task, labels in measurable.items():
+            linear = linear_probe(codes, labels, classes[task], e.linear_C, e.linear_max_iter, device)
+            results[name][task] = {"linear": linear["test"], "knn": knn_probe(neighbours, labels, classes[task], e.knn_k)["test"]}
     return results
 
 
@@ -82,8 +82,8 @@ class CurveProbe:
             results = probe_representations(setup, self.config, device)
         setup.method.train()  # embedding switched it to evaluation mode
         e = self.config.eval
-        settings = {"probe_epochs": e.curve_probe_epochs, "max_train": e.curve_max_train, "knn_k": e.knn_k,
-                    "probe_lr": e.probe_lr, "probe_batch_size": e.probe_batch_size}
+        settings = {"max_train": e.curve_max_train, "knn_k": e.knn_k, "linear_C": e.linear_C,
+                    "linear_max_iter": e.linear_max_iter}
         seconds = time.perf_counter() - started
         write_json(curve_path(self.run_dir, epoch), {"epoch": epoch, "eval": settings, "seconds": seconds, "results": results})
         return seconds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,76 +12,102 @@ import torch
 from tqdm.auto import tqdm
 
 from simvae.config import RunConfig
-from simvae.data import ImageSet
 from simvae.errors import ConfigError
 from simvae.evaluation import figures
 from simvae.evaluation.data import EvalData
+from simvae.evaluation.disentanglement import disentanglement_scores
+from simvae.evaluation.embeddings import Embeddings, embed, embed_splits
 from simvae.evaluation.probes import (
+    MIN_VAL_PER_CLASS,
     NeighbourIndex,
     gmm_clustering,
     knn_probe,
-    train_probe,
+    linear_probe,
+    mlp_probe,
+    thin_validation,
+    unmeasurable,
 )
-from simvae.output import markdown_table, write_json
+from simvae.output import atomic_write, markdown_table, write_json
 from simvae.runs import Setup, load_trained
 from simvae.runs import loggers as run_loggers
 from simvae.runs.rundir import HISTORY
 
 PROBES = ("linear", "mlp", "knn", "gmm")
-SPLITS = ("train", "val", "test")
+DISENTANGLEMENT_COLUMNS = {"dci_disentanglement": "DCI disentanglement", "dci_completeness": "DCI completeness",
+                           "dci_informativeness": "DCI informativeness (acc.)", "mig": "MIG", "sap": "SAP"}
 REPORTED_SPLITS = ("val", "test")
 METRICS = "metrics.json"
 RESULTS = "results.md"
 
 
-@torch.no_grad()
-def embed(setup: Setup, images: torch.Tensor, device: torch.device | str = "cpu", batch: int = 1024) -> dict[str, torch.Tensor]:
-    """Representations of clean (un-augmented) images: the method's posterior means / encoder outputs."""
-    method = setup.method.to(device).eval()
-    chunks: dict[str, list[torch.Tensor]] = {}
-    for start in range(0, len(images), batch):
-        x = setup.augmenter.clean(images[start:start + batch].to(device))
-        for name, value in method.representations(x).items():
-            chunks.setdefault(name, []).append(value.float().cpu())
-    return {name: torch.cat(parts) for name, parts in chunks.items()}
+def probe_task(rep: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], classes: int, neighbours: NeighbourIndex,
+               config: RunConfig, device: torch.device | str) -> dict[str, Any]:
+    """Every probe of one representation on one label task; accuracies are fractions in [0, 1]."""
+    e, seed = config.eval, config.train.seed
+    return {
+        "linear": linear_probe(rep, labels, classes, e.linear_C, e.linear_max_iter, device),
+        "mlp": mlp_probe(rep, labels, classes, e.mlp_steps, e.mlp_lr, e.mlp_weight_decay, e.mlp_batch_size,
+                         e.mlp_eval_every, e.mlp_patience, seed, device),
+        "knn": knn_probe(neighbours, labels, classes, e.knn_k),
+        "gmm": gmm_clustering(rep, labels, classes, e.gmm_n_init, e.gmm_max_train, seed),
+    }
 
 
-def embedded_splits(setup: Setup, max_train: int | None, device: torch.device | str) -> tuple[dict[str, ImageSet], dict[str, Any]]:
-    """The probes' splits (train cut to its first `max_train` images) and {split: {representation: features}}."""
-    dataset = setup.dataset
-    splits = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
-    if max_train is not None:
-        splits["train"] = dataset.train.subset(torch.arange(min(max_train, len(dataset.train))))
-    return splits, {split: embed(setup, data.images, device) for split, data in splits.items()}
+def task_labels(embeddings: Embeddings, data_name: str, notes: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+    """{task: {split: labels}} of the tasks that can be measured, and {task: why not} of the others; with `notes`, one
+    line on stderr for each task left out and for each whose validation split is too small to choose settings on."""
+    measurable, left_out = {}, {}
+    for task, count in embeddings.num_classes.items():
+        labels = embeddings.labels[task]
+        reason = unmeasurable(labels)
+        if reason is not None:
+            left_out[task] = reason
+            if notes:
+                print(f"simvae: note: {data_name}'s label {task!r} is not measurable ({reason}): reported as null",
+                      file=sys.stderr)
+            continue
+        if notes and thin_validation(labels, count):
+            print(f"simvae: note: {data_name}'s validation split has {len(labels['val'])} images for the {count} classes "
+                  f"of {task!r} (fewer than {MIN_VAL_PER_CLASS} per class): the probe settings chosen on it are noisy; "
+                  "raise data.val_fraction", file=sys.stderr)
+        measurable[task] = labels
+    return measurable, left_out
 
 
-def evaluate(setup: Setup, config: RunConfig, device: torch.device | str = "cpu", progress: bool = True) -> dict[str, Any]:
-    """{representation: {task: {probe: scores}}}; accuracies are fractions in [0, 1]."""
-    dataset, e = setup.dataset, config.eval
-    splits, features = embedded_splits(setup, e.max_train, device)
-    names = list(features["train"]) if e.all_representations else list(features["train"])[:1]
-    classes = dataset.num_classes
-    tasks = list(classes)
+def disentanglement(codes: dict[str, torch.Tensor], embeddings: Embeddings, config: RunConfig) -> dict[str, Any]:
+    """DCI, MIG and SAP of one representation over every labelled factor (content and style), fitted on the probes'
+    training split and scored on test (simvae.evaluation.disentanglement; docs/metrics.md)."""
+    tasks = list(embeddings.num_classes)
+    factors = {split: torch.stack([embeddings.labels[task][split] for task in tasks], dim=1) for split in ("train", "test")}
+    return disentanglement_scores(codes["train"], factors["train"], codes["test"], factors["test"], tasks,
+                                  l1=config.eval.dci_l1, bins=config.eval.mig_bins, seed=config.train.seed)
+
+
+def evaluate(embeddings: Embeddings, config: RunConfig, device: torch.device | str = "cpu", progress: bool = True,
+             data_name: str = "the data") -> dict[str, Any]:
+    """Every probe, and the disentanglement metrics, of the representations in `embeddings` (the first one only unless
+    eval.all_representations). Returns {"results": {representation: {task: {probe: scores} or None}},
+    "disentanglement": {representation: scores}, "sizes": {split: images probed}, "unmeasurable": {task: reason}};
+    a task that cannot be measured (one class in the training split) is None; accuracies are fractions in [0, 1]."""
+    e = config.eval
+    names = list(embeddings.codes) if e.all_representations else list(embeddings.codes)[:1]
+    measurable, left_out = task_labels(embeddings, data_name)
     results: dict[str, Any] = {}
-    bar = tqdm(total=len(names) * len(tasks), desc="probes", disable=not progress, dynamic_ncols=True)
+    scores: dict[str, Any] = {}
+    bar = tqdm(total=len(names) * (len(measurable) + e.disentanglement), desc="probes", disable=not progress,
+               dynamic_ncols=True)
     for name in names:
-        rep = {split: features[split][name] for split in SPLITS}
-        neighbours = NeighbourIndex(rep, max(e.knn_k), device)
-        results[name] = {}
-        for task in tasks:
-            labels = {split: splits[split].labels()[task] for split in SPLITS}
-            seed = config.train.seed
-            results[name][task] = {
-                "linear": train_probe("linear", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size,
-                                      seed, device),
-                "mlp": train_probe("mlp", rep, labels, classes[task], e.probe_epochs, e.probe_lr, e.probe_batch_size, seed,
-                                   device),
-                "knn": knn_probe(neighbours, labels, classes[task], e.knn_k),
-                "gmm": gmm_clustering(rep, labels, classes[task], e.gmm_n_init, e.gmm_max_train, seed),
-            }
+        codes = embeddings.codes[name]
+        neighbours = NeighbourIndex(codes, max(e.knn_k), device)
+        results[name] = {task: None for task in embeddings.num_classes}
+        for task, labels in measurable.items():
+            results[name][task] = probe_task(codes, labels, embeddings.num_classes[task], neighbours, config, device)
+            bar.update(1)
+        if e.disentanglement:
+            scores[name] = disentanglement(codes, embeddings, config)
             bar.update(1)
     bar.close()
-    return results
+    return {"results": results, "disentanglement": scores, "sizes": embeddings.sizes, "unmeasurable": left_out}
 
 
 def results_table(results: dict[str, Any], classes: dict[str, int], title: str = "",
@@ -90,26 +117,42 @@ def results_table(results: dict[str, Any], classes: dict[str, int], title: str =
     lines = [f"### {title}", ""] if title else []
     for split in splits:
         for name, tasks in results.items():
-            rows = [[task, classes[task], f"{100 / classes[task]:.1f}", f"{100 * scores['linear'][split]:.1f}",
-                     f"{100 * scores['mlp'][split]:.1f}", f"{100 * scores['knn'][split]:.1f} (k={scores['knn']['k']})",
-                     f"{100 * scores['gmm']['test']:.1f} / {scores['gmm']['nmi']:.2f}" if split == "test" else "-"]
+            rows = [[task, classes[task], f"{100 / classes[task]:.1f}", *task_cells(scores, split)]
                     for task, scores in tasks.items()]
             lines += [f"representation `{name}` — {split} accuracy (%), probe settings chosen on validation", "",
                       *markdown_table(["task", "classes", "chance", "linear", "MLP", "kNN", "GMM (acc / NMI)"], rows), ""]
     return "\n".join(lines)
 
 
-def write_figures(setup: Setup, config: RunConfig, run_dir: Path, features: dict[str, torch.Tensor] | None = None) -> None:
+def disentanglement_table(scores: dict[str, Any], tasks: list[str]) -> str:
+    """Markdown: DCI disentanglement / completeness / informativeness, MIG and SAP of each representation."""
+    def number(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+    rows = [[f"`{name}`", *(number(s[key]) for key in DISENTANGLEMENT_COLUMNS)] for name, s in scores.items()]
+    return "\n".join([f"disentanglement over the factors {', '.join(tasks)} (test split; docs/metrics.md)", "",
+                      *markdown_table(["representation", *DISENTANGLEMENT_COLUMNS.values()], rows), ""])
+
+
+def task_cells(scores: dict[str, Any] | None, split: str) -> list[str]:
+    """The linear, MLP, kNN and GMM cells of one task's row (the GMM is scored on test only)."""
+    if scores is None:
+        return ["not measurable", "-", "-", "-"]
+    return [f"{100 * scores['linear'][split]:.1f}", f"{100 * scores['mlp'][split]:.1f}",
+            f"{100 * scores['knn'][split]:.1f} (k={scores['knn']['k']})",
+            f"{100 * scores['gmm']['test']:.1f} / {scores['gmm']['nmi']:.2f}" if split == "test" else "-"]
+
+
+def write_figures(setup: Setup, config: RunConfig, run_dir: Path, out: Path) -> None:
+    """Into `out`: loss curves, the PCA latent map of the test split coloured by content and by the richest style
+    label, and for generative methods reconstructions and prior samples."""
     dataset, method = setup.dataset, setup.method
-    out = run_dir / "figures"
-    title = f"{config.method.name} on {config.data.name}"
+    title = f"{config.method.name} on {dataset.name}"
     history_path = run_dir / HISTORY
     if history_path.is_file():
         figures.loss_curves(json.loads(history_path.read_text()), out / "loss_curves.png", f"{title}: training terms")
     test = dataset.test
     shown = torch.arange(min(2000, len(test)))
-    if features is None:
-        features = embed(setup, test.images[shown])
+    features = embed(setup, test.images[shown], next(method.parameters()).device)
     style = max(dataset.style_classes, key=dataset.style_classes.get, default=None)  # the richest style label
     colourings = {"content": (test.content[shown], dataset.class_names)}
     if style:
@@ -125,14 +168,24 @@ def write_figures(setup: Setup, config: RunConfig, run_dir: Path, features: dict
                            out / "samples.png", f"{title}: samples from the prior")
 
 
+def output_names(data: EvalData | None) -> dict[str, str]:
+    """The files an evaluation writes: the run's own (metrics.json, results.md, embeddings.npz, figures/), or for
+    another dataset (`--data X`) files named after it, so it never replaces the run's own evaluation."""
+    suffix = f"-{data.name}" if data else ""
+    return {"metrics": f"metrics{suffix}.json", "results": f"results{suffix}.md", "embeddings": f"embeddings{suffix}.npz",
+            "figures": f"figures{suffix}"}
+
+
 def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch.device | None = None,
                  overrides: dict[str, Any] | None = None, splits: tuple[str, ...] = ("test",),
                  data: EvalData | None = None) -> dict[str, Any]:
-    """Evaluate a run directory's checkpoint on `device` (default: the one it trained on); writes metrics.json, results.md and figures/.
+    """Evaluate a run directory's checkpoint on `device` (default: the one it trained on); writes metrics.json,
+    results.md, embeddings.npz (the representations probed) and figures/.
 
     `overrides` ({"eval": {...}}) change the evaluation settings only; `splits` are the splits whose
     accuracies results.md reports (val, test); `data` probes another labelled dataset of the same image
-    shape instead of the run's own (the run's data are then not read). metrics.json records all of them.
+    shape instead of the run's own (the run's data are then not read), into files named after it
+    (metrics-<name>.json, ...). metrics.json records all of them.
     """
     run_dir = Path(run_dir)
     bad = [split for split in splits if split not in REPORTED_SPLITS]
@@ -141,20 +194,28 @@ def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch
                           "(probes always fit on train and choose their settings on val)")
     config, setup = load_trained(run_dir, device, overrides, data.load if data else None)
     device = next(setup.method.parameters()).device
-    results = evaluate(setup, config, device, progress)
-    classes = setup.dataset.num_classes
+    names = output_names(data)
     data_name = setup.dataset.name if data else config.data.name
+    meta = {"method": config.method.name, "dataset": data_name, "step": setup.step, "seed": config.train.seed,
+            "max_train": config.eval.max_train}
+    embeddings = embed_splits(setup, config.eval.max_train, device, meta)
+    embeddings.save(run_dir / names["embeddings"])
+    evaluation = evaluate(embeddings, config, device, progress, data_name)
+    results, classes = evaluation["results"], embeddings.num_classes
     payload = {"method": config.method.name, "dataset": data_name, "num_classes": classes,
                "step": setup.step, "finished": setup.finished,
                "eval": dataclasses.asdict(config.eval), "device": str(device), "splits": list(splits),
                "data": {"name": data_name, "root": data.root if data else config.data.root, "run_data": data is None},
-               "results": results}
-    write_json(run_dir / METRICS, payload)
-    title = f"{config.method.name} on {data_name}"
-    (run_dir / RESULTS).write_text(results_table(results, classes, title, splits) + "\n")
+               **{key: evaluation[key] for key in ("sizes", "unmeasurable", "results", "disentanglement")}}
+    write_json(run_dir / names["metrics"], payload)
+    text = results_table(results, classes, f"{config.method.name} on {data_name}", splits)
+    if evaluation["disentanglement"]:
+        text += "\n" + disentanglement_table(evaluation["disentanglement"], list(classes))
+    atomic_write(run_dir / names["results"], lambda file: file.write((text + "\n").encode()))
     if config.eval.figures:
-        write_figures(setup, config, run_dir)
-    log_evaluation(setup, config, run_dir, results)
+        write_figures(setup, config, run_dir, run_dir / names["figures"])
+    if data is None:
+        log_evaluation(setup, config, run_dir, results)
     return payload
 
 

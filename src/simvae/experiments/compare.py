@@ -24,12 +24,13 @@ from simvae.config import (
     merge,
     parse_overrides,
     read_yaml_file,
+    saved_config,
 )
 from simvae.data import Dataset
 from simvae.errors import ConfigError
 from simvae.evaluation import figures
 from simvae.evaluation.curves import CURVE_PROBES, curve_hook, curve_summary
-from simvae.evaluation.run import METRICS, PROBES, evaluate_run
+from simvae.evaluation.run import DISENTANGLEMENT_COLUMNS, METRICS, PROBES, evaluate_run
 from simvae.output import markdown_table, write_json
 from simvae.runs import build
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
@@ -59,7 +60,7 @@ def check_same_config(config: RunConfig, run_dir: Path) -> None:
     saved_path = run_dir / CONFIG
     if not saved_path.is_file():
         return
-    changed = differences(config_from_dict(read_yaml_file(saved_path, "run config")).to_dict(), config.to_dict())
+    changed = differences(saved_config(read_yaml_file(saved_path, "run config")).to_dict(), config.to_dict())
     if changed:
         raise ConfigError(f"{run_dir} was made with other settings ({'; '.join(changed[:5])}): delete it to retrain, "
                           "or write this grid to another --out")
@@ -103,12 +104,15 @@ def mean_std(values: list[float]) -> dict[str, Any]:
 
 
 def summarise_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """{task: {probe: {"mean", "std", "values"[, "val", "best_test"]}}} of one representation's results over seeds.
+    """{task: {probe: {"mean", "std", "values"[, "val", "best_test"]}}} of one representation's results over seeds,
+    for the tasks every seed could measure.
 
     "best_test" summarises the official code's optimistic best-over-test-epochs number where probes record it.
     """
     summary: dict[str, Any] = {}
     for task in results[0]:
+        if any(result[task] is None for result in results):  # not measurable (one class in training): left out
+            continue
         summary[task] = {}
         for probe in PROBES:
             scores = [result[task][probe] for result in results]
@@ -123,6 +127,34 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """{name: {task: {probe: ...}}} over seeds, of each run's primary representation (the first in metrics.json)."""
     return {name: summarise_scores([next(iter(payload["results"].values())) for payload in metrics])
             for name, metrics in runs.items()}
+
+
+def summarise_disentanglement(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """{name: {score: {"mean", "std", "values"}}} of the primary representation's DCI, MIG and SAP over seeds, for
+    the scores every seed measured (a run evaluated without them, or a score that is null, is left out)."""
+    summary: dict[str, Any] = {}
+    for name, metrics in runs.items():
+        scores = [(payload.get("disentanglement") or {}).get(next(iter(payload["results"]))) for payload in metrics]
+        if all(scores):
+            summary[name] = {key: mean_std([s[key] for s in scores]) for key in DISENTANGLEMENT_COLUMNS
+                             if all(s[key] is not None for s in scores)}
+    return summary
+
+
+def disentanglement_markdown(summary: dict[str, Any]) -> list[str]:
+    """The table of `summarise_disentanglement`: scores in [0, 1], mean ± std over seeds (empty when none)."""
+    if not summary:
+        return []
+    rows = [[name, *(f"{s[key]['mean']:.2f} ± {s[key]['std']:.2f}" if key in s else "n/a" for key in DISENTANGLEMENT_COLUMNS)]
+            for name, s in summary.items()]
+    return ["**Disentanglement** over every labelled factor (content and style), test split, mean ± std over seeds "
+            "(docs/metrics.md)", "", *markdown_table(["method", *DISENTANGLEMENT_COLUMNS.values()], rows), ""]
+
+
+def measurable_classes(runs: dict[str, list[dict[str, Any]]], summary: dict[str, Any]) -> dict[str, int]:
+    """{task: classes} of the label tasks every run could measure (what the tables and figures show)."""
+    first = next(iter(runs.values()))[0]["num_classes"]
+    return {task: count for task, count in first.items() if all(task in scores for scores in summary.values())}
 
 
 def summarise_representations(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -160,17 +192,18 @@ def compare(methods: list[str], seeds: list[int] | dict[str, list[int]], out: st
     for index, ((method, seed), config) in enumerate(configs.items(), 1):
         print(f"[{index}/{len(configs)}] {method}, seed {seed}", flush=True)
         runs[method].append(run_one(config, out / method / f"seed{seed}", progress))
-    classes = runs[methods[0]][0]["num_classes"]
+    summary = summarise(runs)
+    classes = measurable_classes(runs, summary)
     first = next(iter(configs.values()))
     dataset = build(first).dataset  # loaded once: every method shares it
     built = {m: architecture(configs[(m, seeds[m][0])], dataset) for m in methods}
-    summary = summarise(runs)
     wall = {m: sum(load_checkpoint(out / m / f"seed{s}" / CHECKPOINT)["wall_time"] for s in seeds[m]) for m in methods}
     trained_at = sorted({json.loads((out / m / f"seed{s}" / PROVENANCE).read_text())["git_commit"] for m in methods for s in seeds[m]})
     payload = {"methods": methods, "seeds": seeds, "dataset": first.data.name, "epochs": first.train.epochs,
                "parameters": {m: built[m]["parameters"] for m in methods}, "backbone": built[methods[0]]["backbone"],
                "augment_preset": built[methods[0]]["augment_preset"], "train_seconds": wall, "trained_at": trained_at,
                "num_classes": classes, "summary": summary, "representations": summarise_representations(runs),
+               "disentanglement": summarise_disentanglement(runs),
                "curves": {m: curve_summary([out / m / f"seed{s}" for s in seeds[m]]) for m in methods},
                "base_config": base, "provenance": provenance(), "elapsed_seconds": time.perf_counter() - started}
     write_json(out / "comparison.json", payload)
@@ -219,6 +252,7 @@ def comparison_markdown(payload: dict[str, Any]) -> str:
              f"(this invocation {payload['elapsed_seconds'] / 60:.1f} min: finished runs are skipped); command `{p['command']}`", ""]
     for probe in PROBES:
         lines += [comparison_table(payload["summary"], probe, payload["parameters"], payload["num_classes"]), ""]
+    lines += disentanglement_markdown(payload.get("disentanglement", {}))
     lines.append("Training time per seed (s): " + ", ".join(f"{m} {payload['train_seconds'][m] / len(seeds[m]):.0f}"
                                                           for m in payload["methods"]))
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from typing import Any
 import markdown
 
 from simvae.evaluation.run import PROBES
-from simvae.experiments.compare import PROBE_TITLES, seeds_text
+from simvae.experiments.compare import PROBE_TITLES, disentanglement_markdown, seeds_text
 from simvae.output import markdown_table
 
 DIAGNOSTIC_COLUMNS = {
@@ -35,8 +35,8 @@ def probe_protocols(eval_config: dict[str, Any]) -> dict[str, str]:
     """A short statement of each probe's protocol, for column headers."""
     train = f"{eval_config['max_train']} train embeddings" if eval_config.get("max_train") else "all train embeddings"
     return {
-        "linear": f"linear, Adam {eval_config['probe_lr']:g}, {eval_config['probe_epochs']} ep, epoch chosen on val",
-        "mlp": f"MLP d-d-c, Adam {eval_config['probe_lr']:g}, {eval_config['probe_epochs']} ep, epoch chosen on val",
+        "linear": "linear: logistic regression to convergence, C chosen on val",
+        "mlp": f"MLP d-d-c, ≤ {eval_config['mlp_steps']} Adam steps, step and weight decay chosen on val",
         "knn": f"cosine kNN, k in {eval_config['knn_k']} chosen on val",
         "gmm": f"GMM clustering accuracy, 1 full-cov. component per class, {eval_config['gmm_n_init']} inits",
         "train": train,
@@ -70,8 +70,8 @@ def selection_table(summary: dict[str, Any]) -> list[str]:
             best = cells.get("best_test")
             row += [cell(cells), cell(best) if best else "n/a"]
         rows.append(row)
-    return table(["method", "linear, epoch chosen on val", "linear, best test epoch (official)",
-                  "MLP, epoch chosen on val", "MLP, best test epoch (official)"], rows)
+    return table(["method", "linear, C chosen on val", "linear, best test C (official-style)",
+                  "MLP, step chosen on val", "MLP, best test step (official)"], rows)
 
 
 def ablation_lines(ablation: dict[str, Any], protocol: str) -> list[str]:
@@ -142,6 +142,7 @@ def section_lines(section: dict[str, Any]) -> list[str]:
     for probe in PROBES:
         lines += [f"**{PROBE_TITLES[probe]}**", ""]
         lines += accuracy_table(comparison["summary"], comparison["num_classes"], probe, protocols[probe], comparison["parameters"])
+    lines += disentanglement_markdown(comparison.get("disentanglement", {}))
     lines += [f"![content accuracy]({dataset}/accuracy_content.png)", ""]
     if styles:
         lines += [f"![style accuracy]({dataset}/accuracy_style.png)", ""]
@@ -153,7 +154,7 @@ def section_lines(section: dict[str, Any]) -> list[str]:
     if any(comparison["curves"].values()):
         curve = config["eval"]
         lines += ["### During training (mean ± std over seeds)", "",
-                  f"Every {train['eval_every']} epochs: a linear probe ({curve['curve_probe_epochs']} epochs, epoch chosen on "
+                  f"Every {train['eval_every']} epochs: a linear probe (logistic regression to convergence, C chosen on "
                   f"val, {curve['curve_max_train']} train embeddings) and cosine kNN (k in {curve['knn_k']}) on the primary "
                   "representation. Dashed: chance.", "",
                   f"![learning curves, linear probe]({dataset}/curves_linear.png)", "",
@@ -163,7 +164,7 @@ def section_lines(section: dict[str, Any]) -> list[str]:
               "how many dimensions it uses, and Wang & Isola's alignment and uniformity (of L2-normalised representations).", ""]
     rows = [[method] + [cell(values[key], 1.0, 3) for key in DIAGNOSTIC_COLUMNS] for method, values in section["diagnostics"].items()]
     lines += table(["method", *DIAGNOSTIC_COLUMNS.values()], rows)
-    lines += ["### Official-code selection: best test epoch instead of the validation-chosen one (content)", ""]
+    lines += ["### Official-code selection: the best test setting instead of the validation-chosen one (content)", ""]
     lines += selection_table(comparison["summary"])
     if section["ablations"]:
         lines += ["### Ablations of SimVAE (linear probe, test accuracy %, mean ± std over seeds)", ""]
@@ -190,7 +191,7 @@ def report_markdown(payload: dict[str, Any]) -> str:
              "Every method shares data, augmentations, backbone, optimiser and probes; only the objective differs. "
              "Tables use the encoder's output before any projection head (posterior means for the VAEs); where the "
              "head's output was probed too (eval.all_representations), it is tabulated beside it. "
-             "Accuracies are on the official test split; probe settings (epoch, k) are chosen on a validation split "
+             "Accuracies are on the official test split; probe settings (C, MLP step and weight decay, k) are chosen on a validation split "
              "carved from the training set.", ""]
     for section in payload["sections"]:
         lines += section_lines(section)

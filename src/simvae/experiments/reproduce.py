@@ -22,7 +22,7 @@ from simvae.config import RunConfig, config_from_dict, merge, read_yaml_file
 from simvae.data import DATASETS
 from simvae.errors import ConfigError
 from simvae.evaluation.diagnostics import diagnose_run
-from simvae.experiments.compare import compare, mean_std, run_one, seeds_text, summarise
+from simvae.experiments.compare import compare, mean_std, measurable_classes, run_one, seeds_text, summarise
 from simvae.experiments.parallel import Job, run_jobs
 from simvae.experiments.report import write_report
 from simvae.methods import METHODS
@@ -212,8 +212,8 @@ def run_ablation(grid: Grid, dataset: str, budget: str, name: str, out: Path, pr
     for run in ablation_runs(grid, dataset, budget, name, out):
         print(f"ablation {name}: {run.label}, seed {run.seed}" + (" (the main grid's run)" if run.reused else ""), flush=True)
         runs.setdefault(run.label, []).append(run_one(run.config, run.run_dir, progress))
-    return {"name": name, "values": grid.ablations[name], "summary": summarise(runs),
-            "num_classes": runs[next(iter(runs))][0]["num_classes"]}
+    summary = summarise(runs)
+    return {"name": name, "values": grid.ablations[name], "summary": summary, "num_classes": measurable_classes(runs, summary)}
 
 
 def plan(grid: Grid, budget: str, datasets: list[str], ablations: list[str], out: Path) -> list[Job]:

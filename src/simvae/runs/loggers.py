@@ -50,9 +50,10 @@ def log_metrics(loggers: list[Logger], metrics: dict[str, float], step: int) -> 
 
 
 def probe_metrics(results: dict[str, Any]) -> dict[str, float]:
-    """{"probe/<representation>/<task>/<probe>": test accuracy} from an evaluation's results."""
-    return {f"probe/{rep}/{task}/{probe}": scores["test"]
-            for rep, tasks in results.items() for task, probes in tasks.items() for probe, scores in probes.items()}
+    """{"probe/<representation>/<task>/<probe>": test accuracy} from an evaluation's results (tasks that could not
+    be measured, None there, are left out)."""
+    return {f"probe/{rep}/{task}/{probe}": scores["test"] for rep, tasks in results.items()
+            for task, probes in tasks.items() if probes is not None for probe, scores in probes.items()}
 
 
 def log_images(loggers: list[Logger], tag: str, images: torch.Tensor, step: int) -> None:

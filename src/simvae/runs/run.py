@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from simvae.augment import ViewAugmenter
-from simvae.config import RunConfig, config_from_dict
+from simvae.config import RunConfig, saved_config
 from simvae.errors import ConfigError, RunDirError
 from simvae.methods import Method, ModelSpec
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
@@ -97,7 +97,7 @@ def load_run(path: str | Path, device: str | torch.device | None = None) -> Run:
         raise RunDirError(f"{path} was trained before checkpoints described their data: use "
                           "simvae.runs.load_trained, which reloads the dataset, or retrain")
     try:
-        config = config_from_dict(saved["config"])
+        config = saved_config(saved["config"])
     except ConfigError as error:
         raise RunDirError(f"{path}'s saved config no longer loads ({error})") from None
     setup = build(config, dataset_from_spec(saved["data_spec"]))

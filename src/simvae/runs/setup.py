@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from simvae.augment import ViewAugmenter, preset_for
-from simvae.config import RunConfig, config_from_dict, merge
+from simvae.config import RunConfig, saved_config
 from simvae.data import Dataset, ImageSet, load_dataset
 from simvae.errors import ConfigError
 from simvae.methods import Method, ModelSpec, build_method
@@ -81,11 +81,11 @@ def training_device(config: RunConfig) -> torch.device:
 def load_trained(run_dir: str | Path, device: str | torch.device | None = None, overrides: dict[str, Any] | None = None,
                  other_data: Callable[[RunConfig], Dataset] | None = None) -> tuple[RunConfig, Setup]:
     """Rebuild a run's config, data and method from its directory, with the trained weights loaded.
-    `overrides` (a nested dict, e.g. {"eval": {"probe_epochs": 5}}) are merged into the saved config;
+    `overrides` (a nested dict, e.g. {"eval": {"mlp_steps": 500}}) are merged into the saved config;
     `other_data` loads another dataset in place of the run's own, which must have the run's image shape;
     `device` None is the run's `training_device`."""
     saved = load_checkpoint(Path(run_dir) / CHECKPOINT)
-    config = config_from_dict(merge(saved["config"], overrides or {}))
+    config = saved_config(saved["config"], overrides)
     dataset = other_data(config) if other_data else None
     setup = build(config, dataset)
     try:
