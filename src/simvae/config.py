@@ -18,6 +18,7 @@ import torch
 import yaml
 
 from simvae.augment import PRESETS, check_ops
+from simvae.config_files import find_config
 from simvae.config_keys import EXECUTION_KEYS, MONITOR_KEYS, RESUME_KEYS, TRAINING_SECTIONS  # noqa: F401  (re-exported)
 from simvae.errors import ConfigError
 from simvae.fields import bounded, check_bounds
@@ -251,5 +252,7 @@ def config_from_dict(values: dict[str, Any]) -> RunConfig:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    values = read_yaml_file(path) if path is not None else {}
+    """The run config from a YAML file or the name of a shipped one (`fashion-mnist`; None: the defaults),
+    with `section.key=value` overrides."""
+    values = read_yaml_file(find_config(path)) if path is not None else {}
     return config_from_dict(merge(values, parse_overrides(overrides or [])))

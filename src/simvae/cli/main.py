@@ -1,7 +1,7 @@
 """`simvae` command line: train, eval, demo, compare, reproduce, data, bench.
 
-Configuration is a YAML file (see configs/) plus `section.key=value` overrides, e.g.
-    simvae train --config configs/fashion-mnist.yaml train.epochs=5 method.sigma2=0.1
+Configuration is a YAML file, or the name of one simvae ships (configs/), plus `section.key=value` overrides, e.g.
+    simvae train --config fashion-mnist train.epochs=5 method.sigma2=0.1
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import importlib
 import sys
 from typing import NoReturn
 
+from simvae.config_files import GRID, shipped
 from simvae.config_keys import RESUME_KEYS
 from simvae.errors import SimvaeError, TrainingInterrupted
 
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train_parser = sub.add_parser("train", help="train a method (then evaluate it)")
-    train_parser.add_argument("--config", help="YAML config (see configs/)")
+    train_parser.add_argument("--config", help="YAML config file, or the name of one simvae ships (configs/): "
+                              f"{', '.join(shipped())}")
     train_parser.add_argument("--out", help="run directory (default runs/<method>-<data>-<time>)")
     train_parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run exactly where it stopped "
                               f"(overrides: {', '.join(RESUME_KEYS)} and eval.*)")
@@ -73,11 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="comma-separated method names")
     comp.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
     comp.add_argument("--out", required=True, help="directory for the runs and the table (re-running resumes)")
-    comp.add_argument("--config", help="shared YAML config (no method-specific keys)")
+    comp.add_argument("--config", help="shared YAML config, a file or a shipped config's name (no method-specific keys)")
     comp.add_argument("overrides", nargs="*", help="shared section.key=value overrides, e.g. data.name=fashion-mnist")
 
     rep = sub.add_parser("reproduce", help="the paper's comparison grid (methods x datasets x seeds, ablations) and its report")
-    rep.add_argument("--grid", default="configs/reproduce.yaml", help="grid file: methods, seeds, datasets, budgets, ablations")
+    rep.add_argument("--grid", default=GRID, help="grid file: methods, seeds, datasets, budgets, ablations (default: "
+                     f"{GRID}, the paper's grid simvae ships, configs/{GRID}.yaml)")
     rep.add_argument("--budget", default="short", help="smoke (seconds per run) | short (a few CPU hours) | "
                      "medium (10 epochs, seeds, curves: hours, use --jobs) | paper (official schedule)")
     rep.add_argument("--datasets", help="comma-separated subset of the grid's datasets (default: all)")
