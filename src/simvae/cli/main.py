@@ -1,4 +1,4 @@
-"""`simvae` command line: train, eval, demo, compare, reproduce, data, bench.
+"""`simvae` command line: train, eval, demo, compare, reproduce, data, bench, methods.
 
 Configuration is a YAML file, or the name of one simvae ships (configs/), plus `section.key=value` overrides, e.g.
     simvae train --config fashion-mnist train.epochs=5 method.sigma2=0.1
@@ -18,7 +18,7 @@ from simvae.errors import SimvaeError, TrainingInterrupted
 # Each command is the module simvae.cli.<command>, whose `run(args)` does it. This module builds the parser from
 # light modules only and imports a command's module (torch, Lightning Fabric, ...) once the arguments are parsed:
 # `simvae --help` and every `simvae <command> --help` import none of them (tests/cli/test_startup.py).
-COMMANDS = ("train", "eval", "demo", "compare", "reproduce", "data", "bench")
+COMMANDS = ("train", "eval", "demo", "compare", "reproduce", "data", "bench", "methods")
 
 
 def seconds(text: str) -> float:
@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "give simvae's ratio to them")
     bench_parser.add_argument("--json", metavar="OUT", help="also write the table and the measurements as JSON")
     bench_parser.add_argument("overrides", nargs="*", help="extra section.key=value, e.g. method.head_dim=64")
+
+    methods = sub.add_parser("methods", help="list the methods: family, source, hyper-parameters with defaults and bounds")
+    methods.add_argument("names", nargs="*", help="only these methods (default: all)")
+    methods.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
 
