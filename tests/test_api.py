@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ from simvae.runs import setup as run_setup
 
 def test_the_package_exports_exactly_the_api():
     assert sorted(simvae.__all__) == ["Run", "__version__", "evaluate", "load_run", "train"]
+
+
+def test_the_lazy_exports_are_the_defining_modules_objects():
+    assert set(simvae.__all__) == {*simvae.EXPORTS, "__version__"} and set(simvae.__all__) <= set(dir(simvae))
+    for name, module in simvae.EXPORTS.items():
+        assert getattr(simvae, name) is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="no attribute 'trian'"):
+        simvae.trian
 
 
 def test_train_then_evaluate_with_other_settings(tmp_path, small_shapes, monkeypatch):

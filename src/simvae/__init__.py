@@ -3,8 +3,32 @@
 The Python API (see README, "Python"): `train`, `evaluate`, `load_run` and the `Run` they return.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from simvae.api import Run, evaluate, load_run, train  # noqa: E402  (after __version__, which provenance reads)
+# The public names and the module defining each, imported on first use: `import simvae` (and so the `simvae`
+# command, whose modules live in this package) then costs nothing until the API is used, and `simvae --help`
+# parses its arguments without importing torch, Lightning Fabric, matplotlib or scikit-learn.
+EXPORTS = {"Run": "simvae.api", "evaluate": "simvae.api", "load_run": "simvae.api", "train": "simvae.api"}
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from simvae.api import Run, evaluate, load_run, train
+
+
+def __getattr__(name: str) -> Any:
+    if name not in EXPORTS:
+        raise AttributeError(f"module 'simvae' has no attribute {name!r}")
+    value = getattr(importlib.import_module(EXPORTS[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *EXPORTS})
+
 
 __all__ = ["Run", "__version__", "evaluate", "load_run", "train"]

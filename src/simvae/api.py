@@ -1,6 +1,6 @@
 """The public Python API: what the CLI does, as functions (`simvae/__init__.py` exports exactly these).
 
-    run = simvae.train("configs/fashion-mnist.yaml", out="runs/fm", train={"epochs": 5})
+    run = simvae.train("fashion-mnist", out="runs/fm", train={"epochs": 5})  # a shipped config, or a YAML path
     metrics = simvae.evaluate("runs/fm", mlp_steps=500)
     z = simvae.load_run("runs/fm").encode(images)
 """
@@ -26,8 +26,8 @@ def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out:
     """Train a run into `out` (resuming it if `out` holds an unfinished one made with the same settings; other
     settings are refused, naming them), evaluate it, and return it loaded.
 
-    `config` is a RunConfig, a YAML path, a nested dict, or None for the defaults; `sections` override it
-    section by section, e.g. `train={"epochs": 3}, method={"name": "vae"}`.
+    `config` is a RunConfig, a YAML path or the name of a shipped config (`fashion-mnist`), a nested dict, or None
+    for the defaults; `sections` override it section by section, e.g. `train={"epochs": 3}, method={"name": "vae"}`.
     """
     if isinstance(config, RunConfig):
         config = config.to_dict()

@@ -18,6 +18,8 @@ import torch
 import yaml
 
 from simvae.augment import PRESETS, check_ops
+from simvae.config_files import find_config
+from simvae.config_keys import EXECUTION_KEYS, MONITOR_KEYS, RESUME_KEYS, TRAINING_SECTIONS  # noqa: F401  (re-exported)
 from simvae.errors import ConfigError
 from simvae.fields import bounded, check_bounds
 from simvae.methods import METHODS, MethodConfig, method_config
@@ -75,19 +77,6 @@ class TrainConfig:
     compile: Literal["none", "default", "reduce-overhead"] = "none"  # torch.compile of the method (docs/scaling.md)
     tf32: bool = True  # CUDA: float32 matmuls and convolutions in TF32 (docs/scaling.md, Speed settings)
     eval_every: int | None = bounded(None, ge=1)  # epochs between learning-curve probes (RUN/curve/); null = none
-
-
-# train settings that say where a run executes, not what it computes: a resume or a rerun may change them
-EXECUTION_KEYS = ("devices", "num_nodes", "accelerator", "strategy", "sync_batchnorm", "threads")
-# train settings that only watch a run (its logs, learning-curve probes under a saved RNG): not part of what it is
-MONITOR_KEYS = ("loggers", "eval_every")
-# what `simvae train --resume RUN key=value` may change besides eval.*: where the run executes, what watches it,
-# the learning rate (the NaN guard's advice: continue the last good checkpoint with a lower one), the epochs (to
-# extend a run) and compilation; every change is recorded in the run's provenance.json
-RESUME_KEYS = (*(f"train.{key}" for key in (*EXECUTION_KEYS, *MONITOR_KEYS)), "train.lr", "train.epochs",
-               "train.checkpoint_every", "train.compile")
-# the sections that make a run what it is; `eval` only changes how it is judged (`simvae eval RUN eval.key=value`)
-TRAINING_SECTIONS = ("data", "augment", "net", "method", "train")
 
 
 @dataclass
@@ -295,5 +284,7 @@ def saved_config(values: dict[str, Any], overrides: dict[str, Any] | None = None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    values = read_yaml_file(path) if path is not None else {}
+    """The run config from a YAML file or the name of a shipped one (`fashion-mnist`; None: the defaults),
+    with `section.key=value` overrides."""
+    values = read_yaml_file(find_config(path)) if path is not None else {}
     return config_from_dict(merge(values, parse_overrides(overrides or [])))

@@ -1,7 +1,7 @@
 """The real `simvae` command in subprocesses, on a tiny npz dataset (256 16x16 images, 4 classes).
 
 Training runs are fresh interpreters (`python -m simvae.cli.main`), as a user's are. The table of bad
-inputs runs each case in a forked child of one interpreter that has imported the CLI (`run_many`): the
+inputs runs each case in a forked child of one interpreter that has imported every command (`run_many`): the
 imports cost seconds of CPU per interpreter, the cases themselves a fraction of that.
 """
 
@@ -65,8 +65,11 @@ def start_cli(args: Sequence[str], cwd: Path, **popen) -> subprocess.Popen:
 # once, then runs `simvae.cli.main.main(argv)` in a forked child per case: each case still gets its own
 # process, working directory, stdout, stderr and exit code, as `python -m simvae.cli.main` would give it.
 FORK_SERVER = r"""
-import json, os, signal, sys, traceback
-from simvae.cli.main import main
+import importlib, json, os, signal, sys, traceback
+from simvae.cli.main import COMMANDS, main
+
+for name in COMMANDS:  # the commands' modules, imported here once (`simvae.cli.main` alone imports none of them)
+    importlib.import_module(f"simvae.cli.{name}")
 
 def run(case):
     signal.alarm(60)  # an error case that trains instead of failing fast ends here (exit code -14)

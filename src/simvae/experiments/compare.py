@@ -26,6 +26,7 @@ from simvae.config import (
     read_yaml_file,
     saved_config,
 )
+from simvae.config_files import find_config
 from simvae.data import Dataset
 from simvae.errors import ConfigError
 from simvae.evaluation import figures
@@ -260,7 +261,7 @@ def comparison_markdown(payload: dict[str, Any]) -> str:
 
 def parse_base(config_path: str | None, overrides: list[str]) -> dict[str, Any]:
     """The shared settings of a comparison, as a plain dict (method.name and train.seed are set per run)."""
-    values = read_yaml_file(config_path) if config_path else {}
+    values = read_yaml_file(find_config(config_path)) if config_path else {}
     values = merge(values, parse_overrides(overrides))
     method_keys = set(values.get("method", {})) - {"name"}
     if method_keys:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from simvae.config import RunConfig, config_from_dict, merge, read_yaml_file
+from simvae.config_files import GRID, find_config
 from simvae.data import DATASETS
 from simvae.errors import ConfigError
 from simvae.evaluation.diagnostics import diagnose_run
@@ -135,11 +136,10 @@ def check_budget(grid: Grid, budget: str, where: Path) -> None:
         grid.config(dataset, budget, grid.methods[0], grid.seeds_by_method(budget)[grid.methods[0]][0])
 
 
-def load_grid(path: str | Path) -> Grid:
-    """Read and check a grid file: unknown keys, methods, datasets, budgets and seeds fail here, naming the fix."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"grid file {path} does not exist; configs/reproduce.yaml is the paper's grid")
+def load_grid(path: str | Path = GRID) -> Grid:
+    """Read and check a grid file (or a shipped grid, by name: the paper's is `reproduce`): unknown keys, methods,
+    datasets, budgets and seeds fail here, naming the fix."""
+    path = find_config(path, grid=True)
     values = read_yaml_file(path, "grid file")
     known = {"methods", "seeds", "datasets", "budgets", "ablation_method", "ablations"}
     if set(values) - known:

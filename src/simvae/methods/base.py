@@ -15,6 +15,9 @@ def upcast(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
 
 
+FAMILIES = ("generative", "discriminative", "reference")  # the supervised reference is neither
+
+
 @dataclass
 class MethodConfig:
     """Hyper-parameters of a method; each method extends this with its own fields."""
@@ -44,6 +47,9 @@ class Method(nn.Module):
 
     Config: ClassVar[type[MethodConfig]] = MethodConfig
     min_views: ClassVar[int] = 1
+    # declared by every method class itself (`simvae methods` lists them; tests/methods/test_catalogue.py checks)
+    family: ClassVar[str]  # one of FAMILIES
+    source: ClassVar[str]  # where the method comes from: authors, year, title
 
     def __init__(self, config: MethodConfig, spec: ModelSpec) -> None:
         super().__init__()

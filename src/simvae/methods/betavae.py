@@ -21,3 +21,5 @@ class BetaVAEConfig(VAEConfig):
 
 class BetaVAE(VAE):
     Config = BetaVAEConfig
+    family = "generative"
+    source = "Higgins et al. 2017, beta-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework"

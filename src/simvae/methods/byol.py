@@ -44,6 +44,8 @@ class BYOL(DiscriminativeMethod):
     """
 
     Config = BYOLConfig
+    family = "discriminative"
+    source = "Grill et al. 2020, Bootstrap Your Own Latent"
 
     def __init__(self, config: BYOLConfig, spec: ModelSpec) -> None:
         super().__init__(config, spec)

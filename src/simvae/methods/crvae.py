@@ -67,6 +67,8 @@ def crvae_terms(
 
 class CRVAE(VAE):
     Config = CRVAEConfig
+    family = "generative"
+    source = "Sinha & Dieng 2021, Consistency Regularization for Variational Auto-Encoders"
     min_views = 2
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:

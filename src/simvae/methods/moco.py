@@ -56,6 +56,8 @@ class MoCo(DiscriminativeMethod):
     """
 
     Config = MoCoConfig
+    family = "discriminative"
+    source = "Chen et al. 2020, Improved Baselines with Momentum Contrastive Learning (MoCo v2)"
 
     def __init__(self, config: MoCoConfig, spec: ModelSpec) -> None:
         super().__init__(config, spec)

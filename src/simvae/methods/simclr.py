@@ -50,6 +50,8 @@ class SimCLR(DiscriminativeMethod):
     """
 
     Config = SimCLRConfig
+    family = "discriminative"
+    source = "Chen et al. 2020, A Simple Framework for Contrastive Learning of Visual Representations"
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.embed_views(views)

@@ -36,6 +36,8 @@ class SimSiam(DiscriminativeMethod):
     """
 
     Config = SimSiamConfig
+    family = "discriminative"
+    source = "Chen & He 2021, Exploring Simple Siamese Representation Learning"
 
     def __init__(self, config: SimSiamConfig, spec: ModelSpec) -> None:
         super().__init__(config, spec)

@@ -73,6 +73,8 @@ def simvae_terms(
 
 class SimVAE(GenerativeMethod):
     Config = SimVAEConfig
+    family = "generative"
+    source = "Bizeul et al. 2024, A Probabilistic Model behind Self-Supervised Learning"
     min_views = 2  # the prior over views needs J >= 2 (the official code asserts it too)
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -35,6 +35,8 @@ def supervised_terms(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, to
 
 class Supervised(Method):
     Config = SupervisedConfig
+    family = "reference"
+    source = "cross-entropy on the content labels: the supervised reference, no paper"
     min_views = 1
 
     def __init__(self, config: SupervisedConfig, spec: ModelSpec) -> None:

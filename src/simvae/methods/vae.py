@@ -74,6 +74,8 @@ def vae_terms(
 
 class VAE(GenerativeMethod):
     Config = VAEConfig
+    family = "generative"
+    source = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
     min_views = 1
 
     def view_log_likelihood(self, views: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:

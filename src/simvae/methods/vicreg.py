@@ -74,6 +74,8 @@ class VICReg(DiscriminativeMethod):
     """
 
     Config = VICRegConfig
+    family = "discriminative"
+    source = "Bardes et al. 2022, VICReg: Variance-Invariance-Covariance Regularization for Self-Supervised Learning"
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         c = self.config
