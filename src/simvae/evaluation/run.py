@@ -200,14 +200,15 @@ def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch
     checkpoint = load_checkpoint(run_dir / CHECKPOINT)
     config = saved_config(checkpoint["config"], overrides)
     data_name = data.name if data else config.data.name
-    wanted = {"step": checkpoint["step"], "dataset": data_name, "max_train": config.eval.max_train}
+    wanted = {"step": checkpoint["step"], "dataset": data_name, "root": data.root if data else config.data.root,
+              "max_train": config.eval.max_train}
     embeddings = matching_embeddings(run_dir / names["embeddings"], wanted)
     setup = None
     if embeddings is None or config.eval.figures:
         config, setup = load_trained(run_dir, device, overrides, data.load if data else None)
     device = next(setup.method.parameters()).device if setup else torch.device(device or training_device(config))
     if embeddings is None:
-        embeddings = embed_splits(setup, config.eval.max_train, device, run_record(config, setup, data_name))
+        embeddings = embed_splits(setup, config.eval.max_train, device, run_record(config, setup, data))
         embeddings.save(run_dir / names["embeddings"])
     source = {"name": data_name, "root": data.root if data else config.data.root, "run_data": data is None}
     payload = probe_and_write(embeddings, config, run_dir, names, device, splits, progress, source)
@@ -226,19 +227,21 @@ def export_embeddings(run_dir: str | Path, out: str | Path, device: str | torch.
     checkpoint = load_checkpoint(run_dir / CHECKPOINT)
     config = saved_config(checkpoint["config"], overrides)
     data_name = data.name if data else config.data.name
-    wanted = {"step": checkpoint["step"], "dataset": data_name, "max_train": config.eval.max_train}
+    wanted = {"step": checkpoint["step"], "dataset": data_name, "root": data.root if data else config.data.root,
+              "max_train": config.eval.max_train}
     embeddings = matching_embeddings(run_dir / output_names(data)["embeddings"], wanted)
     if embeddings is None:
         config, setup = load_trained(run_dir, device, overrides, data.load if data else None)
         embeddings = embed_splits(setup, config.eval.max_train, next(setup.method.parameters()).device,
-                                  run_record(config, setup, data_name))
+                                  run_record(config, setup, data))
     embeddings.save(out)
     return embeddings
 
 
-def run_record(config: RunConfig, setup: Setup, data_name: str) -> dict[str, Any]:
+def run_record(config: RunConfig, setup: Setup, data: EvalData | None) -> dict[str, Any]:
     """What an embeddings file says of where it came from (and what `matching_embeddings` compares)."""
-    return {"method": config.method.name, "dataset": data_name, "step": setup.step, "finished": setup.finished,
+    return {"method": config.method.name, "dataset": data.name if data else config.data.name,
+            "root": data.root if data else config.data.root, "step": setup.step, "finished": setup.finished,
             "seed": config.train.seed, "max_train": config.eval.max_train}
 
 
