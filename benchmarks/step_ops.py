@@ -21,7 +21,7 @@ from torch.profiler import record_function
 
 import simvae.methods.generative as generative
 import simvae.methods.simvae as simvae_method
-from simvae.augment import PRESETS, ViewAugmenter
+from simvae.augment import ViewAugmenter
 from simvae.augment.ops_count import aten_events, count_aten_ops, in_multi_tensor_loops
 from simvae.config import load_config
 from simvae.data.base import Dataset, ImageSet
@@ -115,8 +115,7 @@ def main() -> int:
         for part, count in sorted(counts.items(), key=lambda item: -item[1]):
             print(f"| {part} | {count} |")
     print("\n| preset | operators per augmentation call (64 images x 2 views) |\n|---|---|")
-    for preset in PRESETS:
-        shape = PRESET_SHAPES[preset]
+    for preset, shape in PRESET_SHAPES.items():
         augmenter = ViewAugmenter(preset, shape[1:], views=2)
         images = torch.randint(0, 256, (64, *shape), dtype=torch.uint8)
         augmenter(images)  # the first call makes the constants
