@@ -106,7 +106,8 @@ class ViewAugmenter(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         batch, *shape = images.shape
-        stacked = to_float(images).unsqueeze(1).expand(batch, self.views, *shape).reshape(-1, *shape)  # view j of image i at i*J + j
+        # view j of image i at i*J + j; the uint8 -> float copy also lays the J copies out (no reshape copy after)
+        stacked = to_float(images.unsqueeze(1).expand(batch, self.views, *shape)).view(-1, *shape)
         if self.ops:
             stacked = self.pipeline(stacked).clamp_(0.0, 1.0)
         return stacked.view(batch, self.views, *shape)
