@@ -44,7 +44,7 @@ from simvae.runs.checkpoint import (
     rng_state,
     save_atomic,
 )
-from simvae.runs.rundir import HISTORY, RunDirLock, write_run_header
+from simvae.runs.rundir import HISTORY, RunDirLock, network_classes, write_run_header
 from simvae.runs.setup import Setup, build, data_spec
 from simvae.training.guard import (
     GoodCheckpoints,
@@ -225,7 +225,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
     else:
         state, saved_images_per_step = new_state(), t.batch_size * world
         if fabric.is_global_zero:
-            write_run_header(run_dir, config, setup.dataset.source)
+            write_run_header(run_dir, config, setup.dataset.source, network_classes(setup.method))
     if progress and fabric.is_global_zero:
         print(f"data: {setup.dataset.source}")  # the files actually read (also in provenance.json)
     model, optimizer = fabric.setup(setup.method, optimizer)
