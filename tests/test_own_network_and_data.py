@@ -13,7 +13,10 @@ from torch.utils.data import Dataset
 
 import simvae
 from simvae.cli.main import main
+from simvae.data import DATASETS
 from simvae.errors import ConfigError, DataError
+from simvae.nets import BACKBONES
+from simvae.runs import setup as run_setup
 
 LATENT = 4
 TINY = {"train": {"epochs": 1, "batch_size": 32, "log_every": 2}, "net": {"latent_dim": LATENT},
@@ -118,6 +121,13 @@ def test_a_discriminative_method_takes_an_encoder_alone(tmp_path, items):
     assert run.method.encoder is encoder and run.encode(items.images[:2]).shape == (2, LATENT)
 
 
+def test_a_mapping_without_images_is_the_data_section_of_the_config(tmp_path, small_shapes, monkeypatch):
+    monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
+    run = simvae.train(None, out=tmp_path / "run", progress=False, evaluate=False, encoder=SmallCNN(LATENT),
+                       data={"limit_train": 64}, method={"name": "simclr", "head_hidden": 16, "head_dim": 8}, **TINY)
+    assert run.config.data.name == "shapes" and run.config.data.limit_train == 64 and run.step == 2
+
+
 @pytest.mark.parametrize(("method", "encoder", "decoder", "message"), [
     ("simvae", SmallCNN(LATENT), SmallDecoder(LATENT),
      r"encoder .*SmallCNN maps images \(N, 3, 32, 32\) to \(N, 4\); expected \(N, 8\): out_dim is 2 x net.latent_dim"),
@@ -152,4 +162,4 @@ def test_conflicting_or_incomplete_arguments_are_refused(tmp_path, items):
         simvae.train(None, out=tmp_path / "b", decoder=SmallDecoder(LATENT))
     with pytest.raises(ConfigError, match="net.backbone=custom: the run used a custom network"):
         simvae.train(None, out=tmp_path / "c", net={"backbone": "custom"})
-    assert "custom" not in simvae.nets.BACKBONES and "custom" not in simvae.data.DATASETS  # nothing left behind
+    assert "custom" not in BACKBONES and "custom" not in DATASETS  # nothing left behind

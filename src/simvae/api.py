@@ -11,6 +11,7 @@ shapes they must have: simvae.nets.custom; the data forms: simvae.data.tensors).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,11 @@ def provided(encoder: nn.Module | None = None, decoder: nn.Module | None = None,
         return stack.pop_all()
 
 
+def is_data_section(data: Any) -> bool:
+    """Whether `data=` holds config settings (data.name, data.root, ...) rather than data: a mapping without images."""
+    return isinstance(data, Mapping) and "images" not in data
+
+
 def _custom_sections(sections: dict[str, Any], encoder: nn.Module | None, data: Any) -> dict[str, Any]:
     """`sections` with net.backbone=custom when an encoder is passed and data.name=custom when data is."""
     sections = dict(sections)
@@ -72,10 +78,14 @@ def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out:
     encoder: images (N, C, H, W) float in [0, 1] -> (N, 2 x net.latent_dim) means and log-variances for the
     generative methods, (N, net.latent_dim) for the others; decoder: (N, net.latent_dim) -> (N, C, H, W) pixel
     logits. Seed them yourself: simvae seeds what it builds, not modules it is given.
-    `data`: your images and labels (a torch Dataset, tensors or a mapping: simvae.data.tensors), recorded as
-    data.name=custom, split like an .npz file. Evaluating or reloading such a run needs them again:
-    `simvae.evaluate(path, encoder=..., data=...)`, `simvae.load_run(path, encoder=...)`.
+    `data`: your images and labels (a torch Dataset, a tuple of tensors, or a mapping with "images" and "content":
+    simvae.data.tensors), recorded as data.name=custom, split like an .npz file; a mapping without "images" is the
+    data section of the config, as the other sections (e.g. `data={"name": "fashion-mnist"}`). Evaluating or
+    reloading such a run needs them again: `simvae.evaluate(path, encoder=..., data=...)`, `simvae.load_run(path,
+    encoder=...)`.
     """
+    if is_data_section(data):
+        sections, data = {**sections, "data": data}, None
     if isinstance(config, RunConfig):
         config = config.to_dict()
     base = load_config(config).to_dict() if isinstance(config, (str, Path)) else dict(config or {})

@@ -65,7 +65,8 @@ def register(name: str, encoder: EncoderFactory, decoder: DecoderFactory | None 
         raise ConfigError(f"backbone name {name!r} cannot be registered: use lower-case letters, digits, '-', '_' or '.', "
                           f"other than auto, {CUSTOM} and the built-in {', '.join(sorted(BUILT_IN))}")
     make_encoder, make_decoder = checked_factories(encoder, decoder)
-    BACKBONES[name] = Backbone(make_encoder, make_decoder, description or f"registered: {getattr(encoder, '__qualname__', class_name(encoder))}")
+    description = description or f"registered: {getattr(encoder, '__qualname__', class_name(encoder))}"
+    BACKBONES[name] = Backbone(make_encoder, make_decoder, description)
 
 
 @contextmanager

@@ -33,7 +33,8 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 @torch.no_grad()
 def _probe(module: nn.Module, batch: torch.Tensor, role: str, contract: str) -> torch.Size:
-    """The output shape of `module` on `batch`, in eval mode (no BatchNorm statistics change, no RNG is drawn)."""
+    """The output shape of `module` on `batch`, run in eval mode (so BatchNorm statistics do not move and dropout draws
+    no random numbers), the module's mode restored after."""
     if not isinstance(module, nn.Module):
         raise ConfigError(f"the {role} must be a torch nn.Module, got {type(module).__name__}; it maps {contract}")
     parameter = next(module.parameters(), None)
