@@ -35,11 +35,14 @@ def bars(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor
 
 
 def views(images: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H, W) -> (B, J, 1, H, W): each view shifts the image by up to 2 pixels along each axis."""
+    """(B, 1, H, W) -> (B, J, 1, H, W): each view shifts each image by its own 0-2 pixels along each axis (wrapping)."""
+    batch = len(images)
     out = []
     for _ in range(VIEWS):
-        dx, dy = torch.randint(-2, 3, (2,)).tolist()
-        out.append(torch.roll(images, shifts=(dy, dx), dims=(2, 3)))
+        dy, dx = torch.randint(-2, 3, (2, batch, 1))
+        rows = (torch.arange(SIZE) - dy) % SIZE  # (B, H): the source row of each output row
+        cols = (torch.arange(SIZE) - dx) % SIZE
+        out.append(images[torch.arange(batch)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2))
     return torch.stack(out, dim=1)
 
 

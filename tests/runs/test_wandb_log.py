@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -23,7 +24,7 @@ FULL, FIRST, LAST = 1, 2, 4
 
 
 def records(path: Path) -> list[wandb_internal_pb2.Record]:
-    """Every record of a W&B transaction log (.wandb), checksums verified."""
+    """Every complete record of a W&B transaction log (.wandb), checksums verified."""
     raw = path.read_bytes()
     assert struct.unpack("<4sHB", raw[:HEADER]) == (b":W&B", 0xBEE1, 0), "not a W&B transaction log"
     found, pending, position = [], b"", HEADER
@@ -32,7 +33,7 @@ def records(path: Path) -> list[wandb_internal_pb2.Record]:
             position += BLOCK - position % BLOCK
             continue
         checksum, length, kind = struct.unpack("<IHB", raw[position:position + HEADER])
-        if kind == 0 and length == 0:
+        if kind == 0 and length == 0 or position + HEADER + length > len(raw):  # the end, or a record still being written
             break
         data = raw[position + HEADER:position + HEADER + length]
         assert zlib.crc32(data, zlib.crc32(bytes([kind]))) == checksum, f"corrupt record at byte {position}"
@@ -45,10 +46,21 @@ def records(path: Path) -> list[wandb_internal_pb2.Record]:
     return found
 
 
+def complete_records(path: Path, timeout_s: float = 60) -> list[wandb_internal_pb2.Record]:
+    """The records of a session's log once it ends with its exit record: W&B's service process may still be writing
+    the file when `finish` has returned."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = records(path)
+        if found and found[-1].WhichOneof("record_type") == "exit" or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
 def history(path: Path) -> list[dict]:
     """The logged points: {key: value}, a nested key (an image's fields) as nested dicts."""
     points = []
-    for record in records(path):
+    for record in complete_records(path):
         if record.WhichOneof("record_type") != "history":
             continue
         point: dict = {}
@@ -82,7 +94,8 @@ def test_training_resume_and_evaluation_log_to_one_offline_wandb_run(tmp_path, o
     sessions = sorted((run / "logs" / "wandb" / "wandb").glob("offline-run-*/run-*.wandb"))
     run_id = (run / "logs" / "wandb" / "run_id").read_text()
     assert len(sessions) == 3 and all(path.name == f"run-{run_id}.wandb" for path in sessions)
-    first = records(sessions[0])
+    assert all(complete_records(path)[-1].WhichOneof("record_type") == "exit" for path in sessions)
+    first = complete_records(sessions[0])
     started = next(r.run for r in first if r.WhichOneof("record_type") == "run")
     assert started.project == "simvae-test" and started.display_name == "run"
     config_keys = {update.key: json.loads(update.value_json) for update in started.config.update}

@@ -108,6 +108,6 @@ def networks_text(networks: dict[str, str] | None) -> str:
 def missing_network_message(networks: dict[str, str] | None = None) -> str:
     """What to do with a run whose networks were passed from Python, when they are not passed again."""
     return (f"net.backbone={CUSTOM}: the run used a custom network passed from Python{networks_text(networks)}; pass "
-            "the same modules again, "
-            "simvae.load_run(path, encoder=..., decoder=...) or simvae.evaluate(path, encoder=..., decoder=...) "
-            "(the command line cannot rebuild them)")
+            "modules of the same architecture again: simvae.load_run(path, encoder=..., decoder=...), "
+            "simvae.evaluate(path, encoder=..., decoder=...) or, to resume, simvae.train(..., out=path, encoder=..., "
+            "decoder=...) (the command line cannot rebuild them)")
