@@ -59,7 +59,7 @@ def main() -> None:
     run = simvae.train(None, out=args.out, progress=not args.tiny, encoder=Encoder(2 * d), decoder=Decoder(d),
                        data={"name": "shapes", "limit_train": 512 if args.tiny else None},
                        net={"latent_dim": d}, train={"epochs": 1 if args.tiny else 3, "batch_size": 64},
-                       eval={"probe_epochs": 2 if args.tiny else 40, "gmm_n_init": 1, "figures": not args.tiny,
+                       eval={"mlp_steps": 50 if args.tiny else 2000, "gmm_n_init": 1, "figures": not args.tiny,
                              "max_train": 1000 if args.tiny else None})
     results = run.metrics["results"]["mean"]
     print(f"{run}: linear probe " + ", ".join(f"{task} {100 * p['linear']['test']:.0f}%" for task, p in results.items()))

@@ -45,7 +45,7 @@ def main() -> None:
         "augment": {"ops": [{"crop": {"scale": [0.7, 1.0]}}, {"translate": {"max": 0.1}}]},
         "net": {"latent_dim": 8},
         "train": {"epochs": 1 if args.tiny else 10, "batch_size": 64},
-        "eval": {"probe_epochs": 2 if args.tiny else 40, "gmm_n_init": 1, "figures": not args.tiny},
+        "eval": {"mlp_steps": 50 if args.tiny else 2000, "gmm_n_init": 1, "figures": not args.tiny},
     }
     for method in ("simvae", "simclr"):
         run = simvae.train(None, out=args.out / method, progress=not args.tiny, method={"name": method}, **settings)

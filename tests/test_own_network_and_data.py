@@ -20,7 +20,7 @@ from simvae.runs import setup as run_setup
 
 LATENT = 4
 TINY = {"train": {"epochs": 1, "batch_size": 32, "log_every": 2}, "net": {"latent_dim": LATENT},
-        "eval": {"probe_epochs": 1, "gmm_n_init": 1, "figures": False, "knn_k": [1]}}
+        "eval": {"mlp_steps": 20, "gmm_n_init": 1, "figures": False, "knn_k": [1]}}
 
 
 class SmallCNN(nn.Module):
@@ -102,16 +102,20 @@ def test_a_reload_needs_the_modules_and_loads_the_weights_into_them(trained, ite
                         decoder=SmallDecoder(LATENT))
 
 
-def test_evaluating_again_needs_the_data_and_the_network(trained, items, capsys):
+def test_evaluating_again_needs_the_network_and_data_only_to_embed_again(trained, items, capsys):
     run = trained[0]
+    kept = simvae.evaluate(run.path, progress=False, mlp_steps=30)  # the kept embeddings.npz: no network, no data
+    assert kept["eval"]["mlp_steps"] == 30
+    with pytest.raises(ConfigError, match="custom network passed from Python"):  # other embeddings: the model is needed
+        simvae.evaluate(run.path, progress=False, data=items, max_train=100)
     with pytest.raises(DataError, match="data passed from Python: pass it again"):
-        simvae.evaluate(run.path, progress=False, encoder=SmallCNN(2 * LATENT), decoder=SmallDecoder(LATENT))
+        simvae.evaluate(run.path, progress=False, encoder=SmallCNN(2 * LATENT), decoder=SmallDecoder(LATENT), max_train=100)
     metrics = simvae.evaluate(run.path, progress=False, encoder=SmallCNN(2 * LATENT), decoder=SmallDecoder(LATENT),
-                              data=items, probe_epochs=2)
-    assert metrics["eval"]["probe_epochs"] == 2
-    assert main(["eval", str(run.path)]) == 2  # the command line: one line saying what to do
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "custom network passed from Python" in err and "Traceback" not in err
+                              data=items, max_train=100)
+    assert metrics["eval"]["max_train"] == 100
+    assert main(["eval", str(run.path), "eval.max_train=50"]) == 2  # the command line: one line saying what to do
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "data passed from Python" in err and "simvae.evaluate(path, data=" in err
 
 
 def test_a_discriminative_method_takes_an_encoder_alone(tmp_path, items):

@@ -24,7 +24,7 @@ from simvae.errors import ConfigError
 from simvae.fields import bounded, check_bounds
 from simvae.methods import METHODS, MethodConfig, method_config
 from simvae.nets import BACKBONES
-from simvae.nets.custom import CUSTOM, missing_network_message
+from simvae.nets.custom import CUSTOM
 
 Precision = Literal["32-true", "32", "bf16-mixed", "16-mixed", "64-true"]  # Lightning Fabric's names
 # the dtype each precision computes its matmuls in (bench measures the peak of that dtype)
@@ -140,9 +140,9 @@ class RunConfig:
         if self.augment.views < needed:
             raise ConfigError(f"config value augment.views={self.augment.views} is invalid: "
                               f"{self.method.name} needs at least {needed} views")
-        if self.net.backbone == CUSTOM and CUSTOM not in BACKBONES:
-            raise ConfigError(missing_network_message())
-        for key, value, known in (("net.backbone", self.net.backbone, BACKBONES), ("augment.preset", self.augment.preset, PRESETS)):
+        # net.backbone=custom (networks passed from Python) is checked where they are needed: building the method
+        for key, value, known in (("net.backbone", self.net.backbone, {*BACKBONES, CUSTOM}),
+                                  ("augment.preset", self.augment.preset, PRESETS)):
             if value != "auto" and value not in known:
                 raise ConfigError(f"config value {key}={value!r} is unknown; available: auto, {', '.join(sorted(known))}")
         if self.augment.ops is not None:

@@ -85,7 +85,7 @@ def offline(monkeypatch, tmp_path, small_shapes):
 def test_training_resume_and_evaluation_log_to_one_offline_wandb_run(tmp_path, offline):
     config = load_config(overrides=["train.loggers=[csv, wandb]", "train.epochs=2", "train.batch_size=64", "train.log_every=2",
                                     "net.latent_dim=3", "train.schedule=warmup-cosine", "train.warmup_epochs=1",
-                                    "eval.probe_epochs=1", "eval.gmm_n_init=1", "eval.knn_k=[1]"])
+                                    "eval.mlp_steps=20", "eval.gmm_n_init=1", "eval.knn_k=[1]"])
     run = tmp_path / "run"
     train(config, run, max_steps=3, progress=False)  # interrupted, then resumed: one W&B run, two sessions
     train(config, run, resume=True, progress=False)

@@ -19,6 +19,7 @@ from simvae.nets.custom import (
     EncoderFactory,
     checked_factories,
     class_name,
+    missing_network_message,
     module_factories,
 )
 from simvae.nets.mlp import MLPDecoder, MLPEncoder
@@ -88,6 +89,8 @@ def backbone_for(name: str, image_shape: tuple[int, int, int]) -> str:
     """Resolve "auto": the paper's MLP for grey images, the conv net for colour ones."""
     if name == "auto":
         return "mlp" if image_shape[0] == 1 else "conv"
+    if name == CUSTOM and name not in BACKBONES:
+        raise ValueError(missing_network_message())
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; available: {sorted(BACKBONES)} (set net.backbone)")
     return name
