@@ -19,8 +19,9 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 def log_likelihood(logits: torch.Tensor, x: torch.Tensor, kind: str, log_var_x: float = -4.6,
                    sample_dims: int = 1) -> torch.Tensor:
-    """log p(x | z) per sample, with the decoder mean sigmoid(logits); the first `sample_dims` dimensions index
-    the samples (2 for views (B, J, C, H, W), which then need no flattening), the others are summed.
+    """log p(x | z) per sample, in nats: logits and x of the same shape, x in [0, 1]; the first `sample_dims`
+    dimensions index the samples (1 for (N, C, H, W) -> (N,); 2 for views (B, J, C, H, W) -> (B, J), which then
+    need no flattening), the others are summed. The decoder mean is sigmoid(logits), so a decoder outputs logits.
 
     bernoulli: sum of x log m + (1 - x) log(1 - m) (also used, as in the official code, for
     non-binary Fashion-MNIST); gaussian: N(x; m, exp(log_var_x) I) with its normalising constant.
@@ -38,7 +39,7 @@ def log_likelihood(logits: torch.Tensor, x: torch.Tensor, kind: str, log_var_x: 
 
 
 def gaussian_entropy(logvar: torch.Tensor, pi_scaled: bool = False) -> torch.Tensor:
-    """H[N(mu, diag exp(logvar))] = 1/2 sum(log 2 pi + 1 + logvar), over the last dimension.
+    """H[N(mu, diag exp(logvar))] = 1/2 sum(log 2 pi + 1 + logvar), over the last dimension: (..., d) -> (...), nats.
 
     `pi_scaled` reproduces the official code's pi * sum(logvar) (docs/model.md §5, item 1), which
     weights the entropy 2 pi times too strongly; it exists only for comparison with that code.
@@ -49,10 +50,11 @@ def gaussian_entropy(logvar: torch.Tensor, pi_scaled: bool = False) -> torch.Ten
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag exp(logvar)) || N(0, I)), over the last dimension."""
+    """KL(N(mu, diag exp(logvar)) || N(0, I)), over the last dimension: mu, logvar (..., d) -> (...), nats."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1)
 
 
 def kl_gaussians(mu_p: torch.Tensor, logvar_p: torch.Tensor, mu_q: torch.Tensor, logvar_q: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu_p, diag exp(logvar_p)) || N(mu_q, diag exp(logvar_q))), over the last dimension."""
+    """KL(N(mu_p, diag exp(logvar_p)) || N(mu_q, diag exp(logvar_q))), over the last dimension: (..., d) -> (...),
+    nats (the arguments broadcast)."""
     return 0.5 * (logvar_q - logvar_p + (logvar_p.exp() + (mu_p - mu_q).pow(2)) / logvar_q.exp() - 1).sum(-1)

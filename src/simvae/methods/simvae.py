@@ -28,7 +28,7 @@ class SimVAEConfig(GenerativeConfig):
 
 
 def simvae_log_prior(z: torch.Tensor, sigma2: float, p_y: str = "gaussian", y_marginal: str = "plugin") -> torch.Tensor:
-    """log p(z_1..J) per sample, for z of shape (B, J, d).
+    """log p(z_1..J) per sample, in nats: z (B, J, d) -> (B,).
 
     With zbar the mean over views, sum_j |z_j - y|^2 = sum_j |z_j - zbar|^2 + J |zbar - y|^2, so
     - plugin (official code): y := zbar, log p = sum_j log N(z_j; zbar, sigma2 I) + log p(y = zbar);
