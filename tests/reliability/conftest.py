@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 import torch
 
+from simvae.runs import checkpoint
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 TIMEOUT_S = 120
 PROGRESS = re.compile(r"\d+%\||it/s\]|s/it\]")  # (the end of) a tqdm progress bar: training prints one on stderr
@@ -136,7 +138,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *expected: str) -
 
 
 def load_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return checkpoint.load_checkpoint(path)  # weights only, as simvae itself loads them
 
 
 def assert_same_run(a: Path, b: Path) -> None:

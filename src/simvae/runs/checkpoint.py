@@ -1,9 +1,17 @@
-"""Atomic checkpoints holding everything a run needs to continue exactly: weights, optimiser, RNG, step."""
+"""Atomic checkpoints holding everything a run needs to continue exactly: weights, optimiser, RNG, step.
+
+A checkpoint holds tensors and plain Python values only, and is read with `torch.load(weights_only=True)`: a
+file that carries anything else (a pickled callable, an object of another class) is refused before any of it
+runs. Checkpoints written before RNG states were stored as tensors hold numpy's MT19937 state as an ndarray;
+exactly the four numpy names that rebuild that array are admitted, so those runs still resume bit-exactly.
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +26,35 @@ CHECKPOINT = "checkpoint.pt"
 # step, a lower learning rate cannot help from there, but it can from this one (see restore_previous)
 PREVIOUS = "checkpoint.prev.pt"
 REQUIRED_KEYS = ("config", "model", "optimizer", "step")
+# what rebuilds the uint32 ndarray of numpy's RNG state in checkpoints written before it was a tensor (and nothing
+# else: the weights-only unpickler still refuses every other global, and these four cannot call anything)
+OLD_NUMPY_STATE = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, np.dtypes.UInt32DType,
+                   (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct")]  # as numpy 1 names it
+REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)|got <class '([\w.]+)'>")
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """Every global generator's state as tensors and plain values (what a weights-only load admits)."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(position),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
+def numpy_state(saved: dict[str, Any] | tuple) -> tuple:
+    """np.random.set_state's tuple from `rng_state`'s dict, or from the tuple older checkpoints hold."""
+    if isinstance(saved, dict):
+        return (saved["name"], saved["keys"].numpy().astype(np.uint32), saved["pos"], saved["has_gauss"],
+                saved["cached_gaussian"])
+    return saved
+
+
 def restore_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    np.random.set_state(numpy_state(state["numpy"]))
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -71,12 +96,24 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise RunDirError(f"no checkpoint at {path}: train first with `simvae train`, or check the run directory")
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # an empty, truncated or foreign file
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise RunDirError(f"checkpoint {path} cannot be read ({reason}); it is corrupt or not a simvae "
+        with torch.serialization.safe_globals(OLD_NUMPY_STATE):
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # an empty, truncated or foreign file, or one carrying code
+        refused = REFUSED_GLOBAL.search(str(error)) if isinstance(error, pickle.UnpicklingError) else None
+        if refused:
+            raise RunDirError(f"checkpoint {path} holds {refused.group(1) or refused.group(2)}, not only tensors and "
+                              "plain values: loading it could run code, so simvae refuses it; use checkpoints written "
+                              "by `simvae train` (retrain, or get the run again from a source you trust)") from None
+        raise RunDirError(f"checkpoint {path} cannot be read ({_reason(error)}); it is corrupt or not a simvae "
                           "checkpoint: restore a copy or retrain into a new --out") from None
     if not isinstance(saved, dict) or not all(key in saved for key in REQUIRED_KEYS):
         raise RunDirError(f"{path} is not a simvae checkpoint (it lacks {', '.join(REQUIRED_KEYS)}): "
                           "point at a run directory made by `simvae train`")
     return saved
+
+
+def _reason(error: Exception) -> str:
+    """The gist of a failed load in a few words (torch's weights-only messages run over many lines)."""
+    if isinstance(error, pickle.UnpicklingError):
+        return "not a pickle of tensors and plain values"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
