@@ -16,6 +16,7 @@ from simvae.config import RunConfig, config_from_dict, load_config, merge
 from simvae.evaluation import evaluate_run
 from simvae.evaluation.curves import curve_hook
 from simvae.experiments.compare import check_same_config
+from simvae.output import check_path_length
 from simvae.runs.checkpoint import CHECKPOINT
 from simvae.runs.run import Run, load_run
 from simvae.training.loop import train as train_loop
@@ -34,6 +35,7 @@ def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out:
     base = load_config(config).to_dict() if isinstance(config, (str, Path)) else dict(config or {})
     resolved = config_from_dict(merge(base, sections))
     out = Path(out)
+    check_path_length(out)
     check_same_config(resolved, out)
     train_loop(resolved, out, resume=(out / CHECKPOINT).is_file(), progress=progress,
                on_epoch_end=curve_hook(resolved, out))

@@ -15,7 +15,7 @@ from simvae.runs.checkpoint import (
 
 
 def payload(step: int) -> dict:
-    return {"config": {}, "model": {}, "optimizer": {}, "step": step}
+    return {"config": {}, "model": {}, "optimizer": {"state": {}, "param_groups": [{"params": []}]}, "step": step}
 
 
 def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):

@@ -15,11 +15,12 @@ from typing import Any
 import torch
 
 from simvae.augment import ViewAugmenter
-from simvae.config import RunConfig, saved_config
-from simvae.errors import ConfigError, RunDirError
+from simvae.config import RunConfig
+from simvae.devices import usable_device
+from simvae.errors import InputError, RunDirError
 from simvae.methods import Method, ModelSpec
-from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
-from simvae.runs.setup import build, dataset_from_spec, training_device
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, load_weights
+from simvae.runs.setup import build, checkpoint_config, dataset_from_spec, training_device
 
 METRICS = "metrics.json"
 
@@ -51,12 +52,12 @@ class Run:
         model saw clean images in evaluation."""
         shape = tuple(images.shape[1:])
         if images.dim() != 4 or shape != self.spec.image_shape:
-            raise ValueError(f"images must be (N, {', '.join(map(str, self.spec.image_shape))}) like the training data, "
+            raise InputError(f"images must be (N, {', '.join(map(str, self.spec.image_shape))}) like the training data, "
                              f"got {tuple(images.shape)}")
         if images.dtype == torch.uint8:
             return self.augmenter.clean(images.to(self.device))
         if not images.is_floating_point():
-            raise ValueError(f"images must be uint8 or float in [0, 1], got {images.dtype}")
+            raise InputError(f"images must be uint8 or float in [0, 1], got {images.dtype}")
         return images.to(self.device, torch.float32)
 
     @torch.no_grad()
@@ -68,13 +69,13 @@ class Run:
             outputs = self.method.representations(self.prepare(images[start:start + batch]))
             name = representation or next(iter(outputs))
             if name not in outputs:
-                raise ValueError(f"{self.config.method.name} has no representation {name!r}; it has {sorted(outputs)}")
+                raise InputError(f"{self.config.method.name} has no representation {name!r}; it has {sorted(outputs)}")
             parts.append(outputs[name].float())
         return torch.cat(parts)
 
     def _generative(self, what: str) -> Any:
         if not hasattr(self.method, what):
-            raise TypeError(f"{self.config.method.name} is not a generative method: it has no {what}")
+            raise InputError(f"{self.config.method.name} is not a generative method: it has no {what}; use a VAE-family run")
         return getattr(self.method, what)
 
     @torch.no_grad()
@@ -92,16 +93,14 @@ def load_run(path: str | Path, device: str | torch.device | None = None) -> Run:
     """The trained run in directory `path`, in eval mode on `device` (default: where it trained, if this
     machine has it, else the CPU), rebuilt without its dataset."""
     path = Path(path)
+    device = None if device is None else usable_device(device)
     saved = load_checkpoint(path / CHECKPOINT)
     if "data_spec" not in saved:
         raise RunDirError(f"{path} was trained before checkpoints described their data: use "
                           "simvae.runs.load_trained, which reloads the dataset, or retrain")
-    try:
-        config = saved_config(saved["config"])
-    except ConfigError as error:
-        raise RunDirError(f"{path}'s saved config no longer loads ({error})") from None
+    config = checkpoint_config(saved, path / CHECKPOINT)
     setup = build(config, dataset_from_spec(saved["data_spec"]))
-    setup.method.load_state_dict(saved["model"])
-    device = training_device(config) if device is None else torch.device(device)
+    load_weights(setup.method, saved["model"], path / CHECKPOINT)
+    device = training_device(config) if device is None else device
     setup.method.to(device).eval()
     return Run(path, config, setup.method, setup.augmenter.to(device), setup.spec, saved["step"], saved["finished"])
