@@ -206,3 +206,14 @@ def uninterrupted(tmp_path_factory) -> Path:
     train = load_checkpoint(cwd / "run" / "checkpoint.pt")["config"]["train"]
     assert (train["lr"], train["adam_eps"], train["checkpoint_every"]) == (1e-3, 1e-4, 500)
     return cwd / "run"
+
+
+@pytest.fixture(scope="session")
+def one_epoch_run(tmp_path_factory) -> Path:
+    """A finished run of one epoch of RUN's settings (12 steps), made once: copy it before changing it. Its
+    directory's parent holds the data as data.npz."""
+    cwd = tmp_path_factory.mktemp("one-epoch")
+    write_tiny_npz(cwd / "data.npz")
+    result = run_cli([*RUN, "--out", "run", "train.epochs=1"], cwd)
+    assert result.returncode == 0, result.stderr
+    return cwd / "run"

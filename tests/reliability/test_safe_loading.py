@@ -57,24 +57,14 @@ def old_format(run: Path) -> None:
         torch.load(run / "checkpoint.pt", weights_only=True)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, cli) -> Path:
-    """A finished one-epoch run (its directory), made once for the module."""
-    cwd = tmp_path_factory.mktemp("trained")
-    cli.write_tiny_npz(cwd / "data.npz")
-    result = cli.run(["train", "--no-eval", *cli.TINY, "train.epochs=1", "--out", "run"], cwd)
-    assert result.returncode == 0, result.stderr
-    return cwd / "run"
-
-
 @pytest.mark.parametrize("where", ["model", "rng", "config"])
-def test_a_checkpoint_carrying_code_is_refused_by_eval_resume_and_load_run_and_the_code_never_runs(trained, cli, tmp_path,
-                                                                                                   where):
+def test_a_checkpoint_carrying_code_is_refused_by_eval_resume_and_load_run_and_the_code_never_runs(one_epoch_run, cli,
+                                                                                                   tmp_path, where):
     cwd = tmp_path
-    shutil.copy(trained.parent / "data.npz", cwd / "data.npz")
+    shutil.copy(one_epoch_run.parent / "data.npz", cwd / "data.npz")
     runs = {}
     for name in ("eval", "resume", "api"):
-        shutil.copytree(trained, cwd / name)
+        shutil.copytree(one_epoch_run, cwd / name)
         plant_payload(cwd / name, where)
         runs[name] = cwd / name
     results = cli.run_many([(["eval", "eval"], cwd), (["train", "--no-eval", "--resume", "resume"], cwd)], tmp_path)
