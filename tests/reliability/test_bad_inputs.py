@@ -99,7 +99,7 @@ NEW_CASES = [
     ("compare-seeds-empty", ["compare", "--out", "cmp", "--seeds", ""], ["argument --seeds: '' is not a comma-separated"]),
     ("reproduce-seeds-text", ["reproduce", "--seeds", "x"], ["argument --seeds: 'x' is not a comma-separated list"]),
     ("demo-epochs-zero", ["demo", "--epochs", "0"], ["argument --epochs: '0' is not a whole number of at least 1"]),
-    ("reproduce-jobs-zero", ["reproduce", "--jobs", "0"], ["argument --jobs: '0' is not a whole number of at least 1"]),
+    ("reproduce-jobs-zero", ["reproduce", "--jobs", "0"], ["--jobs 0 is invalid", "1 or more"]),
     ("download-deadline-zero", ["data", "download", "mnist", "--deadline", "0"], ["argument --deadline: 0 is not a positive"]),
     # edited checkpoints: resume (for one more epoch) and eval (which reads no optimiser state: moments do not matter)
     *[(f"edited-{edit}-{command}", [*TRAIN, "--resume", f"edited-{edit}", "train.epochs=2"] if command == "resume" else

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("overrides", nargs="*", help="section.key=value for every run, e.g. net.latent_dim=64 "
                      "(not method.*: SimVAE's settings are --ablations)")
     rep.add_argument("--seeds", type=seeds, help="comma-separated seeds for every method instead of the grid's")
-    rep.add_argument("--jobs", type=positive, default=1, help="runs trained at a time, as parallel processes of one thread "
+    rep.add_argument("--jobs", type=int, default=1, help="runs trained at a time, as parallel processes of one thread "
                      "each (default 1: in this process, with progress bars)")
     rep.add_argument("--out", help="directory for runs and report (default results/reproduce-<budget>; re-running resumes)")
 
