@@ -13,7 +13,7 @@ from simvae.runs import setup as run_setup
 
 
 def test_the_package_exports_exactly_the_api():
-    assert sorted(simvae.__all__) == ["Run", "__version__", "evaluate", "load_run", "train"]
+    assert sorted(simvae.__all__) == ["Run", "SimvaeError", "__version__", "evaluate", "load_run", "train"]
 
 
 def test_the_lazy_exports_are_the_defining_modules_objects():

@@ -44,8 +44,10 @@ def test_a_folder_of_own_images_trains_evaluates_logs_and_loads(tmp_path):
     events = EventAccumulator(str(run / "logs" / "tensorboard")).Reload()
     assert "train/loss" in events.Tags()["scalars"] and "probe/mean/pos/linear" in events.Tags()["scalars"]
     assert "reconstructions" in events.Tags()["images"]
-    training_csv, evaluation_csv = sorted((run / "logs" / "csv").glob("version_*/metrics.csv"))
-    assert "train/loss" in training_csv.read_text() and "probe/mean/pos/linear" in evaluation_csv.read_text()
+    [csv] = (run / "logs").glob("*.csv")  # one CSV log per run, appended by training and evaluation
+    rows = csv.read_text().splitlines()
+    assert rows[0] == "step,metric,value" and rows.count("step,metric,value") == 1
+    assert any(",train/loss," in row for row in rows) and any(",probe/mean/pos/linear," in row for row in rows)
 
     loaded = simvae.load_run(run)
     images = torch.from_numpy(np.array(Image.open(data / "bar" / "0.png")))[None, None]

@@ -25,6 +25,7 @@ from simvae.errors import ConfigError
 from simvae.evaluation import evaluate_run
 from simvae.evaluation.curves import curve_hook
 from simvae.experiments.compare import check_same_config
+from simvae.output import check_path_length
 from simvae.runs.checkpoint import CHECKPOINT
 from simvae.runs.run import Run, load_run
 from simvae.training.loop import train as train_loop
@@ -90,6 +91,7 @@ def train(config: RunConfig | str | Path | dict[str, Any] | None = None, *, out:
         config = config.to_dict()
     base = load_config(config).to_dict() if isinstance(config, (str, Path)) else dict(config or {})
     out = Path(out)
+    check_path_length(out)
     with provided(encoder, decoder, data, progress):
         resolved = config_from_dict(merge(base, _custom_sections(sections, encoder, data)))
         check_same_config(resolved, out)

@@ -7,6 +7,8 @@ so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import re
 import types
 import typing
@@ -20,11 +22,14 @@ import yaml
 from simvae.augment import PRESETS, check_ops
 from simvae.config_files import find_config
 from simvae.config_keys import EXECUTION_KEYS, MONITOR_KEYS, RESUME_KEYS, TRAINING_SECTIONS  # noqa: F401  (re-exported)
+from simvae.data import DATASETS
+from simvae.data.tensors import CUSTOM as DATA_CUSTOM
 from simvae.errors import ConfigError
-from simvae.fields import bounded, check_bounds
+from simvae.fields import NUMPY_SEEDS, TORCH_SEEDS, bounded, check_bounds, shown
 from simvae.methods import METHODS, MethodConfig, method_config
 from simvae.nets import BACKBONES
 from simvae.nets.custom import CUSTOM
+from simvae.yamlfile import load_yaml
 
 Precision = Literal["32-true", "32", "bf16-mixed", "16-mixed", "64-true"]  # Lightning Fabric's names
 # the dtype each precision computes its matmuls in (bench measures the peak of that dtype)
@@ -38,7 +43,7 @@ class DataConfig:
     root: str | None = None  # where to look first; see `simvae data`
     val_fraction: float = bounded(0.1, gt=0, lt=0.5)  # carved from train, seeded
     limit_train: int | None = bounded(None, ge=1)  # keep only this many training images (quick runs)
-    split_seed: int = 0
+    split_seed: int = bounded(0, ge=0, le=TORCH_SEEDS)
     image_size: int | None = bounded(None, ge=8)  # folder data: resize to this square size (null: the common size)
 
 
@@ -68,7 +73,7 @@ class TrainConfig:
     # warmup_epochs (a fraction is fine) then a cosine decay to 0 at the last step
     schedule: Literal["constant", "warmup-cosine"] = "constant"
     warmup_epochs: float = bounded(0.0, ge=0)
-    seed: int = 1234
+    seed: int = bounded(1234, ge=0, le=NUMPY_SEEDS)
     checkpoint_every: int = bounded(500, ge=1)  # steps; a checkpoint is also written at the end of every epoch
     log_every: int = bounded(20, ge=1)  # steps between loss-curve points
     accelerator: Literal["cpu", "cuda", "gpu", "mps", "auto"] = "cpu"  # Lightning Fabric's
@@ -136,6 +141,10 @@ class RunConfig:
         if self.train.warmup_epochs >= self.train.epochs:
             raise ConfigError(f"config value train.warmup_epochs={self.train.warmup_epochs:g} is invalid: the warm-up must "
                               f"end before the last epoch (train.epochs={self.train.epochs})")
+        # data.name=custom (data passed from Python) is checked where it is needed: loading the data
+        if self.data.name not in {*DATASETS, DATA_CUSTOM}:
+            raise ConfigError(f"config value data.name={self.data.name!r}: unknown dataset {self.data.name!r};"
+                              f"{did_you_mean(self.data.name, DATASETS)} available: {sorted(DATASETS)} (see `simvae data`)")
         needed = METHODS[self.method.name].min_views
         if self.augment.views < needed:
             raise ConfigError(f"config value augment.views={self.augment.views} is invalid: "
@@ -144,7 +153,8 @@ class RunConfig:
         for key, value, known in (("net.backbone", self.net.backbone, {*BACKBONES, CUSTOM}),
                                   ("augment.preset", self.augment.preset, PRESETS)):
             if value != "auto" and value not in known:
-                raise ConfigError(f"config value {key}={value!r} is unknown; available: auto, {', '.join(sorted(known))}")
+                raise ConfigError(f"config value {key}={value!r} is unknown;{did_you_mean(value, known)} "
+                                  f"available: auto, {', '.join(sorted(known))}")
         if self.augment.ops is not None:
             check_ops(self.augment.ops)
 
@@ -155,15 +165,22 @@ class RunConfig:
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
+def did_you_mean(name: Any, known: Any) -> str:
+    """' did you mean 'x'?' for the closest of `known` to a misspelt `name` (empty when none is close)."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" did you mean {close[0]!r}?" if close else ""
+
+
 def build_dataclass(cls: type, values: dict[str, Any], prefix: str) -> Any:
     """Build dataclass `cls` from a plain dict, recursively, rejecting unknown keys and wrong types."""
     if not isinstance(values, dict):
         raise ConfigError(f"config section {prefix or 'root'} must be a mapping, got {values!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
+    unknown = sorted(set(values) - set(fields), key=str)
     if unknown:
         where = f" in section '{prefix}'" if prefix else ""
-        raise ConfigError(f"unknown config key(s) {unknown}{where}; valid keys: {sorted(fields)}")
+        raise ConfigError(f"unknown config key(s) {shown(unknown)}{where};{did_you_mean(unknown[0], fields)} "
+                          f"valid keys: {sorted(fields)}")
     hints = typing.get_type_hints(cls)
     kwargs = {name: _coerce(hints[name], value, f"{prefix}.{name}" if prefix else name) for name, value in values.items()}
     return cls(**kwargs)
@@ -183,18 +200,18 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
                 return _coerce(arg, value, key)
             except ConfigError as error:
                 last_error = error
-        raise last_error or ConfigError(f"config value {key}={value!r} has the wrong type")
+        raise last_error or ConfigError(f"config value {key}={shown(value)} has the wrong type")
     if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"config value {key}={value!r} is invalid: expected one of {list(args)}")
+        if not isinstance(value, typing.Hashable) or value not in args:
+            raise ConfigError(f"config value {key}={shown(value)} is invalid: expected one of {list(args)}")
         return value
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"config value {key}={value!r} must be a mapping")
+            raise ConfigError(f"config value {key}={shown(value)} must be a mapping")
         return {k: _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
     if origin is list:
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"config value {key}={value!r} must be a list")
+            raise ConfigError(f"config value {key}={shown(value)} must be a list")
         return [_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
     if hint is Any:
         return value
@@ -203,11 +220,13 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if hint is int and value.is_integer():
             value = int(value)
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):  # .inf passes every lower bound; nan fails them with a misleading message
+            raise ConfigError(f"config value {key}={value!r} is not a finite number: give a number, e.g. {key}=0.001")
         return float(value)
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)  # e.g. precision=32 from the command line
     if isinstance(hint, type) and not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise ConfigError(f"config value {key}={value!r} must be of type {getattr(hint, '__name__', hint)}")
+        raise ConfigError(f"config value {key}={shown(value)} must be of type {getattr(hint, '__name__', hint)}")
     return value
 
 
@@ -231,11 +250,13 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
 def _yaml_value(text: str, where: str) -> Any:
     """YAML text parsed, or ConfigError naming `where` and the parser's complaint on one line."""
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        if hasattr(error, "fix"):  # valid YAML that simvae does not read (too deep, an alias bomb, a key twice)
+            raise ConfigError(f"{where} is refused: {problem}{at}; {error.fix}") from None
         raise ConfigError(f"{where} is not valid YAML ({problem}{at}): fix the syntax, e.g. close brackets "
                           "and indent with spaces, not tabs") from None
 
@@ -276,8 +297,9 @@ def config_from_dict(values: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"config key eval.{retired[0]} was retired: use {RETIRED_EVAL_KEYS[retired[0]]}")
     method_values = dict(values.pop("method", None) or {})
     name = method_values.pop("name", "simvae")
-    if name not in METHODS:
-        raise ConfigError(f"config value method.name={name!r} is unknown; available methods: {sorted(METHODS)}")
+    if not isinstance(name, str) or name not in METHODS:
+        raise ConfigError(f"config value method.name={shown(name)} is unknown;{did_you_mean(name, METHODS)} "
+                          f"available methods: {sorted(METHODS)}")
     config = build_dataclass(RunConfig, values, "")
     config.method = build_dataclass(type(method_config(name)), {"name": name, **method_values}, "method")
     config.validate()

@@ -5,8 +5,17 @@ class SimvaeError(Exception):
     """Base of the user-fixable errors below."""
 
 
+class SimvaeWarning(UserWarning):
+    """Something a user should know that does not stop the work (the CLI prints it as one `simvae: warning:` line)."""
+
+
 class ConfigError(SimvaeError, ValueError):
     """A configuration key or value that cannot be used; the message names it and the fix."""
+
+
+class InputError(SimvaeError, ValueError, TypeError):
+    """An argument of the Python API that cannot be used (images of the wrong shape or type, a representation or
+    method the run lacks): a ValueError or TypeError as Python has it; the message names it and what would work."""
 
 
 class DataError(SimvaeError, RuntimeError):

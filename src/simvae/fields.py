@@ -16,6 +16,9 @@ from typing import Any
 
 from simvae.errors import ConfigError
 
+NUMPY_SEEDS = 2**32 - 1  # the largest seed numpy (and Lightning's seed_everything) take, from 0
+TORCH_SEEDS = 2**64 - 1  # a torch.Generator's, from 0
+
 
 @dataclass(frozen=True)
 class Bounds:
@@ -29,9 +32,19 @@ class Bounds:
                 and (self.le is None or value <= self.le) and (self.lt is None or value < self.lt))
 
     def __str__(self) -> str:
-        parts = [f"{op} {limit:g}" for op, limit in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
+        parts = [f"{op} {_number(limit)}" for op, limit in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt))
                  if limit is not None]
         return " and ".join(parts)
+
+
+def _number(limit: float) -> str:
+    return str(limit) if isinstance(limit, int) else f"{limit:g}"  # 4294967295, not 4.29497e+09
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """repr(value), cut to `limit` characters: an error message quotes what it refuses, never megabytes of it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def bounded(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING, ge: float | None = None,
@@ -50,4 +63,4 @@ def check_bounds(section: Any, prefix: str) -> None:
         values = value if isinstance(value, list) else [value]
         if not values or not all(bounds.holds(v) for v in values):
             expected = f"a non-empty list of values {bounds}" if isinstance(value, list) else str(bounds)
-            raise ConfigError(f"config value {prefix}.{f.name}={value!r} is invalid: expected {expected}")
+            raise ConfigError(f"config value {prefix}.{f.name}={shown(value)} is invalid: expected {expected}")

@@ -55,6 +55,14 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload[: len(payload) // 2])
             self.close_connection = True
             return
+        if behaviour == "trickle":  # announce everything, then a byte every 0.2 s: no read ever times out
+            for byte in payload:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                if server.release.wait(0.2):
+                    break
+            self.close_connection = True
+            return
         if behaviour == "stall":  # announce everything, send half, then go silent with the connection open
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
@@ -197,6 +205,32 @@ def test_stalled_server_fails_within_the_timeout(isolated, server, monkeypatch, 
     message = str(error.value)
     assert "\n" not in message and "after 2 attempt(s)" in message and "timed out" in message
     assert "--timeout" in message and "--retries" in message and str(isolated / "mnist") in message
+
+
+def test_a_trickling_server_fails_at_the_overall_deadline_and_keeps_what_it_sent(isolated, server, monkeypatch, tmp_path,
+                                                                                fakes):
+    serve_mnist(server, monkeypatch, tmp_path, fakes)
+    server.plan["mnist/train-images-idx3-ubyte.gz"] = ["trickle"]
+    start = time.monotonic()
+    with pytest.raises(DataError) as error:
+        download_dataset("mnist", root=isolated, progress=False, base_url=server.url + "mnist", retries=3, timeout=1,
+                         deadline=1.5)
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.5 + 1 + 1, f"took {elapsed:.1f} s"
+    message = str(error.value)
+    assert "\n" not in message and "did not finish within the deadline of 1.5 s" in message and "--deadline" in message
+    part = isolated / "mnist" / "train-images-idx3-ubyte.gz.part"
+    assert part.stat().st_size >= 3 and f"bytes are kept in {part}" in message  # the next attempt resumes from there
+
+
+def test_cli_download_passes_the_deadline(isolated, server, monkeypatch, tmp_path, fakes, capsys):
+    from simvae.cli.main import main
+
+    serve_mnist(server, monkeypatch, tmp_path, fakes)
+    server.plan["mnist/train-images-idx3-ubyte.gz"] = ["trickle"]
+    monkeypatch.setenv("SIMVAE_DOWNLOAD_URL", server.url + "{name}")
+    assert main(["data", "download", "mnist", "--root", str(isolated), "--timeout", "5", "--deadline", "1"]) == 2
+    assert "did not finish within the deadline of 1 s" in capsys.readouterr().err
 
 
 def test_cli_download_passes_timeout_and_retries(isolated, server, monkeypatch, tmp_path, fakes, capsys):

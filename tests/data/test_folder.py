@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from simvae.data import DATASETS, load_dataset
 from simvae.data.folder import load_folder
-from simvae.errors import DataError
+from simvae.errors import DataError, SimvaeWarning
 
 CLASSES = ["cat", "dog", "emu"]
 
@@ -154,3 +155,25 @@ def test_corrupt_and_truncated_images(tmp_path):
     bad.write_bytes(bad.read_bytes()[:-30])  # header intact, pixel data cut
     message = load_error(tmp_path)
     assert str(bad) in message and "replace or delete it" in message
+
+
+def test_sixteen_bit_grey_pngs_are_scaled_to_eight_bits_and_stay_grey(tmp_path):
+    """One 16-bit PNG among 8-bit ones (PIL's own conversion would turn it white and make the whole set RGB)."""
+    write_tree(tmp_path, styles=False)
+    level = 40000
+    Image.fromarray(np.full((20, 20), level, dtype=np.uint16)).save(tmp_path / "cat" / "0.png")
+    assert Image.open(tmp_path / "cat" / "0.png").mode == "I;16"
+    data = load_folder(tmp_path, 0.1, 0)
+    assert data.image_shape == (1, 20, 20)
+    everything = torch.cat([data.train.images, data.val.images, data.test.images])
+    assert (everything[:, 0, 0, 0] == round(level * 255 / 65535)).sum() == 1  # 156: scaled by value, not clipped
+
+
+def test_a_style_label_with_one_value_is_warned_about_in_one_line(tmp_path):
+    files = write_tree(tmp_path, styles=False)
+    (tmp_path / "styles.csv").write_text("path,parity,constant\n" + "".join(f"{f},{i % 2},0\n" for i, f in enumerate(files)))
+    with pytest.warns(SimvaeWarning) as warned:
+        data = load_folder(tmp_path, 0.1, 0)
+    [warning] = warned
+    assert "the style label 'constant' has a single value" in str(warning.message) and "\n" not in str(warning.message)
+    assert data.style_classes == {"parity": 2, "constant": 1}

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from simvae.data import DATASETS, load_dataset
+from simvae import resources
+from simvae.data import DATASETS, load_dataset, npz
 from simvae.errors import DataError
 
 N = 36
@@ -132,3 +133,11 @@ def test_label_range_is_checked_over_both_files(tmp_path):
     save(tmp_path / "test.npz", **{**arrays(n=8), "content": np.full(8, -2)})
     message = load_error(tmp_path)
     assert str(tmp_path / "test.npz") in message and "negative label -2" in message
+
+
+def test_arrays_larger_than_the_free_memory_are_refused_from_their_header(tmp_path, monkeypatch):
+    np.savez(tmp_path / "data.npz", images=np.zeros((64, 16, 16), np.uint8), content=np.arange(64) % 4)
+    monkeypatch.setattr(resources, "available_memory", lambda: 1000)  # a machine with 1000 bytes free
+    with pytest.raises(DataError, match=r"array 'images' \(\(64, 16, 16\) uint8\) takes 16.0 KiB, more than the 1000 "
+                       "bytes of memory this machine has available"):
+        npz.read_npz(tmp_path / "data.npz")

@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 import torch
 
+from simvae.runs import checkpoint
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 TIMEOUT_S = 120
 PROGRESS = re.compile(r"\d+%\||it/s\]|s/it\]")  # (the end of) a tqdm progress bar: training prints one on stderr
@@ -136,7 +138,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *expected: str) -
 
 
 def load_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    return checkpoint.load_checkpoint(path)  # weights only, as simvae itself loads them
 
 
 def assert_same_run(a: Path, b: Path) -> None:
@@ -203,4 +205,15 @@ def uninterrupted(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr
     train = load_checkpoint(cwd / "run" / "checkpoint.pt")["config"]["train"]
     assert (train["lr"], train["adam_eps"], train["checkpoint_every"]) == (1e-3, 1e-4, 500)
+    return cwd / "run"
+
+
+@pytest.fixture(scope="session")
+def one_epoch_run(tmp_path_factory) -> Path:
+    """A finished run of one epoch of RUN's settings (12 steps), made once: copy it before changing it. Its
+    directory's parent holds the data as data.npz."""
+    cwd = tmp_path_factory.mktemp("one-epoch")
+    write_tiny_npz(cwd / "data.npz")
+    result = run_cli([*RUN, "--out", "run", "train.epochs=1"], cwd)
+    assert result.returncode == 0, result.stderr
     return cwd / "run"

@@ -15,7 +15,7 @@ from simvae.runs.checkpoint import (
 
 
 def payload(step: int) -> dict:
-    return {"config": {}, "model": {}, "optimizer": {}, "step": step}
+    return {"config": {}, "model": {}, "optimizer": {"state": {}, "param_groups": [{"params": []}]}, "step": step}
 
 
 def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
@@ -88,3 +88,11 @@ def test_without_hard_links_no_previous_checkpoint_is_kept(tmp_path, monkeypatch
     monkeypatch.setattr(checkpoint.os, "link", no_links)
     checkpoint.keep_previous(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [checkpoint.CHECKPOINT]
+
+
+def test_the_rng_state_is_tensors_and_plain_values_that_a_weights_only_load_admits(tmp_path):
+    torch.save(rng_state(), tmp_path / "rng.pt")
+    state = torch.load(tmp_path / "rng.pt", weights_only=True)  # no extra globals admitted
+    draws = (torch.rand(3), np.random.rand(3), random.random())
+    restore_rng_state(state)
+    assert torch.equal(torch.rand(3), draws[0]) and np.array_equal(np.random.rand(3), draws[1]) and random.random() == draws[2]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from simvae.config import load_config
-from simvae.errors import ConfigError, RunDirError
+from simvae.errors import InputError, RunDirError
 from simvae.runs import setup as run_setup
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, save_atomic
 from simvae.runs.run import load_run
@@ -68,7 +68,7 @@ def test_numpy_arrays_and_channels_last_images_encode_like_tensors(runs, small_s
     torch.testing.assert_close(run.encode(channels_last.numpy()), z)
     torch.testing.assert_close(run.encode(channels_last.float().numpy() / 255), z)  # float64 arrays in [0, 1]
     torch.testing.assert_close(run.reconstruct(channels_last.numpy()), run.reconstruct(images))
-    with pytest.raises(ConfigError, match=r"images must be \(N, 3, 32, 32\) or \(N, 32, 32, 3\) like the training data, "
+    with pytest.raises(InputError, match=r"images must be \(N, 3, 32, 32\) or \(N, 32, 32, 3\) like the training data, "
                                           r"got \(4, 32, 3, 32\)"):
         run.encode(images.permute(0, 2, 1, 3))
 

@@ -15,6 +15,5 @@ def run(args: argparse.Namespace) -> None:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(f"--methods names unknown method(s) {unknown}; available: {sorted(METHODS)}")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    compare(methods, seeds, args.out, parse_base(args.config, args.overrides))
+    compare(methods, args.seeds, args.out, parse_base(args.config, args.overrides))
     print((Path(args.out) / "comparison.md").read_text())

@@ -11,7 +11,8 @@ from simvae.errors import DataError
 
 def run(args: argparse.Namespace) -> None:
     if args.action == "download":
-        limits = {key: value for key, value in (("timeout", args.timeout), ("retries", args.retries)) if value is not None}
+        limits = {key: value for key, value in (("timeout", args.timeout), ("retries", args.retries),
+                                                ("deadline", args.deadline)) if value is not None}
         print(f"{args.name} is in {download_dataset(args.name, args.root, **limits)}")
         return
     print(f"{'dataset':<16} {'where':<48} description")

@@ -15,7 +15,7 @@ DEMO_OVERRIDES = ["data.name=shapes", "method.name=simvae", "train.epochs=3"]
 
 
 def run(args: argparse.Namespace) -> None:
-    overrides = [*DEMO_OVERRIDES, *args.overrides] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
+    overrides = [*DEMO_OVERRIDES, *args.overrides] + ([f"train.epochs={args.epochs}"] if args.epochs is not None else [])
     config = load_config(None, overrides)
     run_dir = Path(args.out) if args.out else default_run_dir(config)
     print(f"demo: {config.method.name} on the embedded '{config.data.name}' data for {config.train.epochs} epochs -> {run_dir}")

@@ -8,31 +8,26 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import warnings
 from typing import NoReturn
 
-from simvae.config_files import GRID, shipped
-from simvae.config_keys import RESUME_KEYS
-from simvae.errors import SimvaeError, TrainingInterrupted
+from simvae.cli import signals
+
+if __name__ == "__main__":  # `python -m simvae.cli.main`: a signal during the imports below ends it at once
+    signals.exit_at_once()
+
+from simvae.cli.arguments import attempts, positive, seconds, seeds  # noqa: E402 (after the signal handlers)
+from simvae.config_files import GRID, shipped  # noqa: E402
+from simvae.config_keys import RESUME_KEYS  # noqa: E402
+from simvae.errors import SimvaeError, SimvaeWarning, TrainingInterrupted  # noqa: E402
+from simvae.interrupts import Interrupted  # noqa: E402
 
 # Each command is the module simvae.cli.<command>, whose `run(args)` does it. This module builds the parser from
 # light modules only and imports a command's module (torch, Lightning Fabric, ...) once the arguments are parsed:
 # `simvae --help` and every `simvae <command> --help` import none of them (tests/cli/test_startup.py).
 COMMANDS = ("train", "eval", "embed", "demo", "compare", "reproduce", "data", "bench", "methods")
-
-
-def seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:  # urllib reads a timeout of 0 as "never wait": every download would fail at once
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
-
-
-def attempts(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative: give 0 (no retry) or more")
-    return value
 
 
 class Parser(argparse.ArgumentParser):
@@ -75,14 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("overrides", nargs="*", help="eval.max_train=N: the training images embedded (default: the run's)")
 
     demo = sub.add_parser("demo", help="train SimVAE on the embedded shapes data for a few minutes and print the probe table")
-    demo.add_argument("--epochs", type=int, help="override the demo's epochs")
+    demo.add_argument("--epochs", type=positive, help="override the demo's epochs")
     demo.add_argument("--out", help="run directory")
     demo.add_argument("overrides", nargs="*", help="section.key=value on top of the demo's settings")
 
     comp = sub.add_parser("compare", help="train several methods x seeds under one budget and tabulate every probe")
     comp.add_argument("--methods", default="simvae,vae,betavae,crvae,simclr,vicreg,moco,byol,simsiam,supervised",
                       help="comma-separated method names")
-    comp.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
+    comp.add_argument("--seeds", type=seeds, default="1,2,3", help="comma-separated seeds")
     comp.add_argument("--out", required=True, help="directory for the runs and the table (re-running resumes)")
     comp.add_argument("--config", help="shared YAML config, a file or a shipped config's name (no method-specific keys)")
     comp.add_argument("overrides", nargs="*", help="shared section.key=value overrides, e.g. data.name=fashion-mnist")
@@ -97,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--methods", help="comma-separated subset of the grid's methods (default: all)")
     rep.add_argument("overrides", nargs="*", help="section.key=value for every run, e.g. net.latent_dim=64 "
                      "(not method.*: SimVAE's settings are --ablations)")
-    rep.add_argument("--seeds", help="comma-separated seeds for every method instead of the grid's")
+    rep.add_argument("--seeds", type=seeds, help="comma-separated seeds for every method instead of the grid's")
     rep.add_argument("--jobs", type=int, default=1, help="runs trained at a time, as parallel processes of one thread "
                      "each (default 1: in this process, with progress bars)")
     rep.add_argument("--out", help="directory for runs and report (default results/reproduce-<budget>; re-running resumes)")
@@ -109,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--timeout", type=seconds, metavar="SECONDS",
                       help="download: give up on a connection or read that stalls this long (default 30)")
     data.add_argument("--retries", type=attempts, metavar="N", help="download: further attempts per file (default 3)")
+    data.add_argument("--deadline", type=seconds, metavar="SECONDS",
+                      help="download: give up when the whole download takes longer than this (default 3600)")
 
     bench_parser = sub.add_parser("bench", help="training throughput (full loop vs model step alone, fp32 vs bf16) against the matmul peak")
     bench_parser.add_argument("--methods", default="simvae,simclr", help="comma-separated method names")
@@ -148,6 +145,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with signals.handled(), warnings.catch_warnings():
+        warnings.showwarning = one_line_warning
+        try:
+            return run_command(argv)
+        except Interrupted as stopped:  # outside training (where a signal checkpoints), or a second Ctrl-C
+            print(signals.message(stopped.signal_number), file=sys.stderr)
+            return 128 + stopped.signal_number
+
+
+def run_command(argv: list[str] | None) -> int:
     args = parse_args(argv)
     if args.command == "data" and args.action == "download" and not args.name:
         build_parser().error("data download needs a dataset name, e.g. `simvae data download fashion-mnist`")
@@ -159,11 +166,30 @@ def main(argv: list[str] | None = None) -> int:
     except SimvaeError as error:
         print(f"simvae: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # outside training (where SIGINT checkpoints), or a second Ctrl-C
-        print("simvae: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stopped:
+        if isinstance(stopped, Interrupted):
+            raise
+        print(signals.message(signal.SIGINT), file=sys.stderr)  # a KeyboardInterrupt raised by other code
+        return 128 + signal.SIGINT
     return 0
 
 
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """simvae's own warnings as one `simvae: warning:` line; others as Python shows them."""
+    if issubclass(category, SimvaeWarning):
+        print(f"simvae: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def entry() -> int:
+    """The `simvae` program: `main`, then an exit that signals no longer interrupt (the command is complete; the
+    interpreter's shutdown would otherwise die of a late Ctrl-C without a word)."""
+    signals.exit_at_once()
+    code = main()
+    signals.ignore()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> None:
     if args.overrides:
         grid = grid.with_overrides(parse_overrides(args.overrides))
     if args.seeds:
-        grid = grid.with_seeds([int(s) for s in args.seeds.split(",")])
+        grid = grid.with_seeds(args.seeds)
     report = reproduce(grid, args.budget, args.out or f"results/reproduce-{args.budget}",
                        args.datasets.split(",") if args.datasets else None,
                        args.ablations.split(",") if args.ablations else None, jobs=args.jobs)

@@ -16,7 +16,6 @@ downloaded automatically (Google Drive quotas, licence terms): see `MANUAL` for 
 
 from __future__ import annotations
 
-import io
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from tqdm.auto import tqdm
 
 from simvae.data.base import Dataset, ImageSet
 from simvae.data.cache import cache_paths, load_cache, save_cache
+from simvae.data.images import open_image
 from simvae.data.mnist import data_roots
 from simvae.errors import DataError
 
@@ -170,14 +170,13 @@ def _crop_box(width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def _decode(raw: bytes | Path, name: str) -> torch.Tensor:
-    from PIL import Image, UnidentifiedImageError
-
+    fix = "extract img_align_celeba again"
     try:
-        with Image.open(raw if isinstance(raw, Path) else io.BytesIO(raw)) as image:
+        with open_image(raw, f"CelebA image {name}", fix) as image:
             image = image.convert("RGB").crop(_crop_box(*image.size))
             array = np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"CelebA image {name} is truncated or corrupt ({error}); extract img_align_celeba again") from error
+    except (OSError, ValueError, SyntaxError) as error:
+        raise DataError(f"CelebA image {name} is truncated or corrupt ({error}); {fix}") from error
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 

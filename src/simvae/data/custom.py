@@ -11,12 +11,14 @@ test split, and the likelihood and augmentation preset that follow from the imag
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from simvae.data.base import Dataset, ImageSet, split_train_val
-from simvae.errors import DataError
+from simvae.errors import DataError, SimvaeWarning
 
 TEST_FRACTION = 1 / 6  # as MNIST's 10k of 70k
 TEST_SEED = 0
@@ -52,9 +54,25 @@ def check_labels(parts: list[tuple[str, np.ndarray]], class_names: list[str] | N
     return k
 
 
+def check_classes(parts: list[ImageSet], class_names: list[str], source: str) -> None:
+    """A content label with one class makes every probe score 100% and means nothing: refused. A style label with
+    one class: warned about (its probes mean nothing either, but the other labels still do)."""
+    present = torch.unique(torch.cat([part.content for part in parts]))
+    if len(present) < 2:
+        only = f" ({class_names[int(present[0])]})" if len(present) and int(present[0]) < len(class_names) else ""
+        raise DataError(f"{source}: every image has the same content label{only}; probes need at least 2 content "
+                        "classes to mean anything: add images of another class (another class folder, or label)")
+    for name in parts[0].styles:
+        if len(torch.unique(torch.cat([part.styles[name] for part in parts]))) < 2:
+            warnings.warn(f"{source}: the style label {name!r} has a single value for every image, so its probes say "
+                          "nothing about the representation: drop it, or add images with other values", SimvaeWarning,
+                          stacklevel=2)
+
+
 def custom_dataset(name: str, train: ImageSet, test: ImageSet | None, class_names: list[str],
                    style_classes: dict[str, int], val_fraction: float, split_seed: int, source: str) -> Dataset:
     """Split (a held-out test set when `test` is None, then validation) and derive likelihood and preset."""
+    check_classes([train] if test is None else [train, test], class_names, source)
     if test is None:
         train, test = split_train_val(train, TEST_FRACTION, TEST_SEED)
         source += f" (test: a seeded 1/{round(1 / TEST_FRACTION)} held out)"

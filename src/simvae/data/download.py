@@ -2,7 +2,8 @@
 
 Each file is streamed into `<file>.part` (resumed with an HTTP Range request when a previous attempt
 left one behind) with a progress bar, every connect and read bounded by `timeout` seconds (a stalled
-server fails instead of hanging), retried `retries` times with back-off on network errors and 5xx answers, verified against the
+server fails instead of hanging) and the whole download by `deadline` seconds (a server trickling a byte
+now and then fails too, keeping what it sent for the next attempt), retried `retries` times with back-off on network errors and 5xx answers, verified against the
 SHA-256 table below, and only then renamed into place (`os.replace`), so a file under its final name
 is always complete. A wrong checksum deletes the partial file. Files go to
 `<root or the first data root>/<name>/`, where the loaders look first.
@@ -13,6 +14,7 @@ a local mirror or for tests; `{name}` in it is replaced by the dataset's name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import os
@@ -74,16 +76,23 @@ class _Retryable(Exception):
     """A failure worth another attempt (the connection broke, the server is busy)."""
 
 
+class _PastDeadline(Exception):
+    """The download as a whole took longer than its deadline (not retried: the time is up)."""
+
+
 DEFAULT_TIMEOUT = 30.0  # seconds a connection or a single read may take
 DEFAULT_RETRIES = 3  # further attempts per file after the first
+DEFAULT_DEADLINE = 3600.0  # seconds the whole download may take (CIFAR-10's 170 MB at 50 kB/s)
 
 
 def download_dataset(name: str, root: str | Path | None = None, progress: bool = True, base_url: str | None = None,
-                     *, retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT) -> Path:
+                     *, retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT,
+                     deadline: float = DEFAULT_DEADLINE) -> Path:
     """Download dataset `name` into `<root or first data root>/<name>/` and return that directory.
 
     Files already present with the right checksum are kept; a `.part` left by an interrupted run is
-    resumed. `timeout` bounds each connect and read (seconds); a file gets `retries` further attempts.
+    resumed. `timeout` bounds each connect and read (seconds), `deadline` the whole download (seconds); a file
+    gets `retries` further attempts.
     Raises DataError for an unknown name, a checksum mismatch, or when every attempt fails (naming which
     files to put where by hand, and an installed system copy if there is one).
     """
@@ -93,15 +102,21 @@ def download_dataset(name: str, root: str | Path | None = None, progress: bool =
     target = data_roots(root)[0] / name
     try:
         target.mkdir(parents=True, exist_ok=True)
+        probe = target / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
     except OSError as error:
-        raise DataError(f"cannot create {target} ({error}); pass another root (--root or $SIMVAE_DATA)") from error
+        reason = "the file system is read-only" if error.errno == errno.EROFS else error.strerror or error
+        raise DataError(f"cannot write into {target} ({reason}); pass a writable root (--root or $SIMVAE_DATA)") from None
+    ends = time.monotonic() + deadline
     base = base_url or os.environ.get("SIMVAE_DOWNLOAD_URL") or BASE_URLS[name]
     base = base.replace("{name}", name).rstrip("/") + "/"
     for filename, sha256 in CHECKSUMS[name].items():
         manual = (f"download {', '.join(BASE_URLS[name] + f for f in CHECKSUMS[name])} by hand (browser, curl, wget) "
                   f"and put {'them' if len(CHECKSUMS[name]) > 1 else 'it'} in {target}")
         try:
-            fetch(base + filename, target / filename, sha256, progress=progress, retries=retries, timeout=timeout, manual=manual)
+            fetch(base + filename, target / filename, sha256, progress=progress, retries=retries, timeout=timeout,
+                  manual=manual, ends=ends, deadline=deadline)
         except DataError as error:
             installed = system_copy(name)
             if installed is None:
@@ -123,8 +138,11 @@ def sha256_of(path: Path) -> str:
 
 
 def fetch(url: str, dest: Path, sha256: str, *, progress: bool = True, retries: int = DEFAULT_RETRIES,
-          timeout: float = DEFAULT_TIMEOUT, manual: str = "") -> Path:
-    """Download `url` to `dest` through `dest.part`: resumable, retried, verified, atomic."""
+          timeout: float = DEFAULT_TIMEOUT, manual: str = "", ends: float | None = None,
+          deadline: float = DEFAULT_DEADLINE) -> Path:
+    """Download `url` to `dest` through `dest.part`: resumable, retried, verified, atomic, done by the monotonic
+    time `ends` (`deadline` seconds after the download began; default: that many from now)."""
+    ends = time.monotonic() + deadline if ends is None else ends
     if dest.is_file() and sha256_of(dest) == sha256:
         return dest
     part = dest.with_name(dest.name + ".part")
@@ -134,8 +152,13 @@ def fetch(url: str, dest: Path, sha256: str, *, progress: bool = True, retries: 
         if attempt:
             time.sleep(RETRY_DELAY * 2 ** (attempt - 1))
         try:
-            _stream(url, part, progress, timeout)
+            _stream(url, part, progress, timeout, ends)
             break
+        except _PastDeadline:
+            kept = f"{part.stat().st_size} bytes are kept in {part} and the next attempt resumes from there; " if part.is_file() else ""
+            raise DataError(f"downloading {url} did not finish within the deadline of {deadline:g} s ({kept}the server "
+                            "sends too slowly): check the network and run the download again (for a slow link raise "
+                            f"--deadline SECONDS), or, as the manual alternative, {manual}") from None
         except _Retryable as error:
             last_error = error.__cause__ or error
         except urllib.error.HTTPError as error:  # 4xx other than 408/429: retrying will not help
@@ -154,8 +177,12 @@ def fetch(url: str, dest: Path, sha256: str, *, progress: bool = True, retries: 
     return dest
 
 
-def _stream(url: str, part: Path, progress: bool, timeout: float) -> None:
-    """One attempt: append to `part` from where it ends (HTTP Range) or start afresh."""
+def _stream(url: str, part: Path, progress: bool, timeout: float, ends: float) -> None:
+    """One attempt: append to `part` from where it ends (HTTP Range) or start afresh, by the monotonic time `ends`."""
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise _PastDeadline()
+    timeout = min(timeout, left)
     offset = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": USER_AGENT}
     if offset:
@@ -187,10 +214,12 @@ def _stream(url: str, part: Path, progress: bool, timeout: float) -> None:
         with open(part, mode) as sink, tqdm(total=None if expected is None else offset + expected, initial=offset,
                                             unit="B", unit_scale=True, desc=part.name[:-5], disable=not progress) as bar:
             try:
-                while chunk := response.read(CHUNK):
+                while chunk := response.read1(CHUNK):  # whatever has arrived: the deadline is checked between reads
                     sink.write(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+                    if time.monotonic() > ends:
+                        raise _PastDeadline()
             except (http.client.HTTPException, OSError) as error:
                 raise _Retryable() from error
     if expected is not None and received < expected:

@@ -7,8 +7,9 @@ is held out as the test split (see `simvae.data.custom`). Optional `DIR/styles.c
 `train/cat/001.png`): style labels. A column of integers must hold 0..K-1; any other column is mapped
 to the indices of its sorted distinct values (e.g. `dark,light` -> 0, 1).
 
-Images are decoded once with PIL: grey (modes L, LA, 1) stay one channel unless any image is colour, then all
-become RGB (alpha dropped); each is centre-cropped to a square and resized (bicubic) to `image_size`
+Images are decoded once with PIL: grey (modes L, LA, 1, and 16-bit grey PNGs, scaled to 8 bits) stay one channel
+unless any image is colour, then all become RGB (alpha dropped); 32-bit images and images beyond PIL's
+decompression-bomb limit are refused; each is centre-cropped to a square and resized (bicubic) to `image_size`
 (default: the most common image size if it is square, else 32). The result is cached as
 `DIR/simvae_folder_<size|auto>.pt` (see `simvae.data.cache`), keyed by the file list and file sizes.
 """
@@ -22,12 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import ImageOps
 from tqdm.auto import tqdm
 
 from simvae.data.base import Dataset, ImageSet
 from simvae.data.cache import cache_paths, load_cache, save_cache
 from simvae.data.custom import check_labels, custom_dataset, require_root
+from simvae.data.images import SIXTEEN_BIT, eight_bit, open_image
 from simvae.errors import DataError
+from simvae.resources import fits_in_memory, memory_note
 
 SUFFIXES = {".png", ".jpg", ".jpeg"}
 STYLES_CSV = "styles.csv"
@@ -35,6 +39,7 @@ SPLITS = ("train", "test")
 GREY_MODES = {"1", "L", "LA"}
 DEFAULT_SIZE = 32
 CACHE_VERSION = 1
+FIX = "replace or delete it"
 EXPECTED = "a directory of class folders, DIR/<class>/<image>.png (or DIR/train/<class>/ and DIR/test/<class>/)"
 
 
@@ -80,33 +85,23 @@ def list_folder(root: str | Path | None) -> Listing:
 # --------------------------------------------------------------------------------------------------
 # images
 
-def _open(path: Path):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        return Image.open(path)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"{path} is not a readable image ({error}): replace or delete it") from error
-
-
 def scan(paths: list[Path]) -> tuple[bool, int]:
     """(any image in colour, the default side) from the image headers alone."""
     modes, sizes = set(), Counter()
     for path in paths:
-        with _open(path) as image:
+        with open_image(path, str(path), FIX) as image:
             modes.add(image.mode)
             sizes[image.size] += 1
     (width, height), _ = sizes.most_common(1)[0]
-    return not modes <= GREY_MODES, width if width == height else DEFAULT_SIZE
+    return not modes <= GREY_MODES | SIXTEEN_BIT, width if width == height else DEFAULT_SIZE
 
 
 def decode(path: Path, colour: bool, size: int) -> np.ndarray:
-    """uint8 (C, size, size): converted to L or RGB, centre-cropped to a square and resized."""
-    from PIL import ImageOps
-
+    """uint8 (C, size, size): converted to L or RGB (16-bit grey first to 8 bits), centre-cropped to a square and
+    resized."""
     try:
-        with _open(path) as image:
-            image = image.convert("RGB" if colour else "L")
+        with open_image(path, str(path), FIX) as image:
+            image = eight_bit(image).convert("RGB" if colour else "L")
             if image.size != (size, size):
                 image = ImageOps.fit(image, (size, size), method=3)  # 3 = bicubic, antialiased when shrinking
             array = np.array(image, dtype=np.uint8)  # a writable copy
@@ -126,6 +121,10 @@ def folder_images(listing: Listing, image_size: int | None) -> torch.Tensor:
         return images
     colour, default = scan(paths)
     size = image_size or default
+    nbytes = len(paths) * (3 if colour else 1) * size * size
+    if not fits_in_memory(nbytes):
+        raise DataError(f"{len(paths)} images of {size}x{size} pixels (data.image_size) take {memory_note(nbytes)}: "
+                        "lower data.image_size (or data.limit_train)")
     images = torch.empty(len(paths), 3 if colour else 1, size, size, dtype=torch.uint8)
     for i, path in enumerate(tqdm(paths, desc=f"{listing.directory} -> {size}x{size} cache (once)", unit="img", disable=None)):
         images[i] = torch.from_numpy(decode(path, colour, size))

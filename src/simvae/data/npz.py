@@ -12,6 +12,7 @@ Write one with `np.savez("data.npz", images=x, content=y, hue=h, class_names=np.
 
 from __future__ import annotations
 
+import math
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ import torch
 from simvae.data.base import Dataset, ImageSet
 from simvae.data.custom import check_labels, custom_dataset, require_root
 from simvae.errors import DataError
+from simvae.resources import fits_in_memory, human_bytes, memory_note
 
 SPLIT_FILES = ("train.npz", "test.npz")
 EXPECTED = "an .npz file (arrays images, content, optional style labels and class_names) or a directory holding train.npz and test.npz"
+NPY_MAGIC = b"\x93NUMPY"
 HOW = 'write it with np.savez(path, images=uint8 array, content=int labels)'
 
 
@@ -43,11 +46,14 @@ def find_npz(root: str | Path | None) -> list[Path]:
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        archive = np.load(path, allow_pickle=False)  # no pickles: a data file must not run code
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise DataError(f"{path} holds a single array, not an .npz archive; {HOW}")
-        with archive:
-            arrays = {key: _array(archive, key, path) for key in archive.files}
+        if not zipfile.is_zipfile(path):
+            with path.open("rb") as file:
+                single = file.read(len(NPY_MAGIC)) == NPY_MAGIC
+            raise DataError(f"{path} holds a single array, not an .npz archive; {HOW}" if single else
+                            f"{path} is not a readable .npz file (not a zip archive); {HOW}")
+        check_members(path)
+        with np.load(path, allow_pickle=False) as archive:  # no pickles: a data file must not run code
+            arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"{path} is not a readable .npz file ({error}); {HOW}") from error
     for key in ("images", "content"):
@@ -56,12 +62,32 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _array(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
-    try:
-        return archive[key]
-    except ValueError as error:  # object arrays need pickle
-        raise DataError(f"{path}: array {key!r} is an object array ({error}); store labels as integers and "
-                        "class_names as a string array, np.array(names, dtype=str)") from error
+def check_members(path: Path, how: str = HOW) -> None:
+    """Every member is a .npy array whose header (read alone) announces a shape and dtype that the member's bytes
+    can hold and this machine's memory too: nothing is allocated from a size the file merely claims. `how` says
+    how to write a good file."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise DataError(f"{path}: member {info.filename!r} is not a .npy array (np.savez writes only those); {how}")
+            key = info.filename[:-len(".npy")]
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(member)
+            what = f"{path}: array {key!r}"
+            if dtype.hasobject:  # it would need pickle
+                raise DataError(f"{what} is an object array ({dtype}); store labels as integers and class_names as a "
+                                "string array, np.array(names, dtype=str)")
+            if any(side < 0 for side in shape):
+                raise DataError(f"{what} claims the shape {shape}, with a negative side: the file is corrupt; {how}")
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > info.file_size:
+                raise DataError(f"{what} claims {shape} {dtype} = {human_bytes(nbytes)}, but the file holds "
+                                f"{human_bytes(info.file_size)} for it: it is truncated or corrupt; {how}")
+            if not fits_in_memory(nbytes):
+                raise DataError(f"{what} ({shape} {dtype}) takes {memory_note(nbytes)}: keep fewer images (or "
+                                "smaller ones) in the file")
 
 
 def to_nchw(images: np.ndarray, path: Path) -> torch.Tensor:
@@ -92,6 +118,9 @@ def labels_of(arrays: dict[str, np.ndarray], path: Path, n: int) -> dict[str, np
                             "continuous factor or values.astype(np.int64)")
         if values.shape != (n,):
             raise DataError(f"{what} has shape {values.shape}, expected ({n},): one label per image of 'images'")
+        if values.dtype.kind == "u" and len(values) and int(values.max()) > np.iinfo(np.int64).max:
+            raise DataError(f"{what} holds the label {int(values.max())}, far outside 0..K-1: number the classes 0..K-1, "
+                            "e.g. np.unique(labels, return_inverse=True)[1]")  # (as int64 it would read as negative)
     return {key: values.astype(np.int64) for key, values in labels.items()}
 
 

@@ -23,7 +23,7 @@ import torch
 from simvae.config import RunConfig
 from simvae.evaluation.probes import NeighbourIndex, knn_probe, linear_probe
 from simvae.evaluation.embeddings import embed_splits
-from simvae.evaluation.run import task_labels
+from simvae.evaluation.run import check_probe_sizes, task_labels
 from simvae.output import write_json
 from simvae.runs import Setup
 from simvae.runs.checkpoint import restore_rng_state, rng_state
@@ -51,6 +51,7 @@ def probe_representations(setup: Setup, config: RunConfig, device: torch.device)
     e = config.eval
     embeddings = embed_splits(setup, e.curve_max_train, device)
     classes = embeddings.num_classes
+    check_probe_sizes(e, embeddings.sizes["train"], classes, "curve_max_train", gmm=False)
     measurable, _ = task_labels(embeddings, setup.dataset.name, notes=False)
     results: dict[str, Any] = {}
     for name, codes in embeddings.codes.items():

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from simvae.errors import InputError
 from simvae.methods import Method
 from simvae.runs import load_trained
 
@@ -88,7 +89,7 @@ def diagnose_run(run_dir: str | Path, max_samples: int = 2000, views: int | None
     with torch seeded to 0, so repeated calls agree; the caller's RNG state is left as it was.
     """
     if views is not None and views < 2:
-        raise ValueError(f"views={views} is too few: alignment needs at least 2 views")
+        raise InputError(f"views={views} is too few: alignment needs at least 2 views")
     # building the method draws its initial weights from the global RNG too, so fork around everything
     with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
         _, setup = load_trained(run_dir, device)  # the method comes back in eval mode on `device`

@@ -20,12 +20,14 @@ import numpy as np
 import torch
 
 from simvae.data import ImageSet
+from simvae.data.npz import check_members
 from simvae.errors import DataError
 from simvae.output import atomic_write
 from simvae.runs import Setup
 
 SPLITS = ("train", "val", "test")
 EMBEDDINGS = "embeddings.npz"
+WRITE_ONE = "write one with `simvae eval RUN` or `simvae embed RUN --out FILE`"
 
 
 @dataclass
@@ -59,11 +61,12 @@ class Embeddings:
     def load(cls, path: str | Path) -> "Embeddings":
         """An embeddings file written by `save`; anything else raises DataError naming the file."""
         try:
+            check_members(Path(path), WRITE_ONE)  # from the headers, before anything is allocated
             with np.load(path, allow_pickle=False) as stored:
                 arrays = {key: stored[key] for key in stored.files}
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
             raise DataError(f"{path} is not a readable embeddings file ({str(error).splitlines()[0] if str(error) else type(error).__name__}): "
-                            "write one with `simvae eval RUN` or `simvae embed RUN --out FILE`") from None
+                            f"{WRITE_ONE}") from None
         try:
             meta = json.loads(str(arrays.pop("meta")))
             codes: dict[str, dict[str, torch.Tensor]] = {}
@@ -77,8 +80,7 @@ class Embeddings:
             if set(labels) != set(num_classes) or any(set(s) != set(SPLITS) for s in (*codes.values(), *labels.values())):
                 raise ValueError("splits or tasks missing")
         except (KeyError, ValueError, TypeError, json.JSONDecodeError) as error:
-            raise DataError(f"{path} is not a simvae embeddings file ({error}): write one with `simvae eval RUN` "
-                            "or `simvae embed RUN --out FILE`") from None
+            raise DataError(f"{path} is not a simvae embeddings file ({error}): {WRITE_ONE}") from None
         return cls(codes, {task: labels[task] for task in num_classes}, num_classes, meta)
 
 

@@ -13,6 +13,10 @@ import torch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 
+from simvae.output import atomic_write  # noqa: E402
+
+FEW_POINTS = 20  # loss curves with fewer points than this mark each one
+
 
 def _tile(images: torch.Tensor, columns: int) -> np.ndarray:
     """(N, C, H, W) in [0, 1] -> one (rows*H, columns*W, C) array with 1-pixel white gutters."""
@@ -61,8 +65,9 @@ def loss_curves(history: list[dict[str, float]], path: Path, title: str) -> None
     terms = [k for k in history[0] if k not in ("step", "epoch")]
     epochs = [point["epoch"] for point in history]
     fig, axes = plt.subplots(1, len(terms), figsize=(3.2 * len(terms), 2.8), squeeze=False)
+    marker = "o" if len(history) < FEW_POINTS else None  # one point draws no line: a short run's curve still shows
     for axis, term in zip(axes[0], terms):
-        axis.plot(epochs, [point[term] for point in history], lw=1.2)
+        axis.plot(epochs, [point[term] for point in history], lw=1.2, marker=marker, ms=4)
         axis.set_title(term)
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
@@ -146,7 +151,9 @@ def learning_curves(curves: dict[str, dict[str, dict[str, list[float]]]], chance
 
 
 def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    """The figure as a PNG, written atomically (a full disk leaves the previous figure, and one line)."""
+    try:
+        fig.tight_layout()
+        atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=110))
+    finally:
+        plt.close(fig)

@@ -11,7 +11,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from simvae.config import RunConfig, merge, read_yaml_file, saved_config
+from simvae.config import EvalConfig, RunConfig, merge, read_yaml_file, saved_config
+from simvae.devices import usable_device
 from simvae.errors import ConfigError
 from simvae.evaluation import figures
 from simvae.evaluation.data import EvalData
@@ -31,8 +32,8 @@ from simvae.output import atomic_write, markdown_table, write_json
 from simvae.runs import Setup, load_trained
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.runs import loggers as run_loggers
-from simvae.runs.rundir import CONFIG, HISTORY
-from simvae.runs.setup import training_device
+from simvae.runs.rundir import CONFIG, HISTORY, check_writable
+from simvae.runs.setup import checkpoint_config, training_device
 
 PROBES = ("linear", "mlp", "knn", "gmm")
 DISENTANGLEMENT_COLUMNS = {"dci_disentanglement": "DCI disentanglement", "dci_completeness": "DCI completeness",
@@ -85,6 +86,26 @@ def disentanglement(codes: dict[str, torch.Tensor], embeddings: Embeddings, conf
                                   l1=config.eval.dci_l1, bins=config.eval.mig_bins, seed=config.train.seed)
 
 
+def check_probe_sizes(eval_config: EvalConfig, n_train: int, classes: dict[str, int], limit_key: str = "max_train",
+                      gmm: bool = True) -> None:
+    """The probe sizes a user set can be honoured by the `n_train` training embeddings: eval.<limit_key> keeps at least
+    one per class, some k of eval.knn_k is at most n_train, and the GMM (one component per class) gets at least one
+    embedding per component from eval.gmm_max_train. (Sizes left at their defaults are fitted to small data by the
+    probes themselves.)"""
+    task, most = max(classes.items(), key=lambda item: item[1])
+    limit = getattr(eval_config, limit_key)
+    if limit is not None and limit < most:
+        raise ConfigError(f"config value eval.{limit_key}={limit} leaves the probes fewer training embeddings than the "
+                          f"{most} classes of {task!r}: raise it to at least {most}")
+    if min(eval_config.knn_k) > n_train:
+        raise ConfigError(f"config value eval.knn_k={eval_config.knn_k} asks for more neighbours than the {n_train} "
+                          f"training embeddings: give values of at most {n_train}")
+    if gmm and eval_config.gmm_max_train < most:
+        raise ConfigError(f"config value eval.gmm_max_train={eval_config.gmm_max_train} is too small: the GMM fits one "
+                          f"component per class and needs at least {most} training embeddings for {task!r}: "
+                          f"raise it to {most} or more")
+
+
 def evaluate(embeddings: Embeddings, config: RunConfig, device: torch.device | str = "cpu", progress: bool = True,
              data_name: str = "the data") -> dict[str, Any]:
     """Every probe, and the disentanglement metrics, of the representations in `embeddings` (the first one only unless
@@ -92,6 +113,7 @@ def evaluate(embeddings: Embeddings, config: RunConfig, device: torch.device | s
     "disentanglement": {representation: scores}, "sizes": {split: images probed}, "unmeasurable": {task: reason}};
     a task that cannot be measured (one class in the training split) is None; accuracies are fractions in [0, 1]."""
     e = config.eval
+    check_probe_sizes(e, embeddings.sizes["train"], embeddings.num_classes)
     names = list(embeddings.codes) if e.all_representations else list(embeddings.codes)[:1]
     measurable, left_out = task_labels(embeddings, data_name)
     results: dict[str, Any] = {}
@@ -197,8 +219,11 @@ def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch
     check_splits(splits)
     if not (run_dir / CHECKPOINT).is_file() and (run_dir / names["embeddings"]).is_file():
         return evaluate_saved_embeddings(run_dir, names, overrides, splits, progress)
-    checkpoint = load_checkpoint(run_dir / CHECKPOINT)
-    config = saved_config(checkpoint["config"], overrides)
+    device = None if device is None else usable_device(device)  # before anything is loaded
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT)  # a missing or hostile checkpoint first, then the directory
+    check_writable(run_dir, "evaluation writes metrics.json, results.md and figures/ there: copy the run to a "
+                   f"writable place (cp -r {run_dir} COPY) and evaluate the copy")
+    config = checkpoint_config(checkpoint, run_dir / CHECKPOINT, overrides)
     data_name = data.name if data else config.data.name
     wanted = {"step": checkpoint["step"], "dataset": data_name, "root": data.root if data else config.data.root,
               "max_train": config.eval.max_train}

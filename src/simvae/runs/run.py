@@ -19,13 +19,14 @@ from torch import nn
 
 from simvae import nets
 from simvae.augment import ViewAugmenter
-from simvae.config import RunConfig, saved_config
-from simvae.errors import ConfigError, RunDirError
+from simvae.config import RunConfig
+from simvae.devices import usable_device
+from simvae.errors import ConfigError, InputError, RunDirError
 from simvae.methods import Method, ModelSpec
 from simvae.nets.custom import CUSTOM, missing_network_message, networks_text
-from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, load_weights
 from simvae.runs.rundir import PROVENANCE
-from simvae.runs.setup import build, dataset_from_spec, training_device
+from simvae.runs.setup import build, checkpoint_config, dataset_from_spec, training_device
 
 METRICS = "metrics.json"
 
@@ -70,7 +71,7 @@ class Run:
             return images.unsqueeze(1)
         if images.dim() != 4 or shape != self.spec.image_shape:
             grey = f" or (N, {height}, {width})" if channels == 1 else ""
-            raise ConfigError(f"images must be (N, {channels}, {height}, {width}) or (N, {height}, {width}, {channels}){grey} "
+            raise InputError(f"images must be (N, {channels}, {height}, {width}) or (N, {height}, {width}, {channels}){grey} "
                               f"like the training data, got {tuple(images.shape)}")
         return images
 
@@ -81,7 +82,7 @@ class Run:
         if images.dtype == torch.uint8:
             return self.augmenter.clean(images.to(self.device))
         if not images.is_floating_point():
-            raise ConfigError(f"images must be uint8 or float in [0, 1], got {images.dtype}")
+            raise InputError(f"images must be uint8 or float in [0, 1], got {images.dtype}")
         return images.to(self.device, torch.float32)
 
     @torch.no_grad()
@@ -94,13 +95,13 @@ class Run:
             outputs = self.method.representations(self.prepare(images[start:start + batch]))
             name = representation or next(iter(outputs))
             if name not in outputs:
-                raise ValueError(f"{self.config.method.name} has no representation {name!r}; it has {sorted(outputs)}")
+                raise InputError(f"{self.config.method.name} has no representation {name!r}; it has {sorted(outputs)}")
             parts.append(outputs[name].float())
         return torch.cat(parts)
 
     def _generative(self, what: str) -> Any:
         if not hasattr(self.method, what):
-            raise TypeError(f"{self.config.method.name} is not a generative method: it has no {what}")
+            raise InputError(f"{self.config.method.name} is not a generative method: it has no {what}; use a VAE-family run")
         return getattr(self.method, what)
 
     @torch.no_grad()
@@ -121,6 +122,7 @@ def load_run(path: str | Path, device: str | torch.device | None = None, encoder
     (net.backbone=custom) needs modules of the same architecture as `encoder` (and `decoder`): the trained
     weights are loaded into them."""
     path = Path(path)
+    device = None if device is None else usable_device(device)
     saved = load_checkpoint(path / CHECKPOINT)
     if "data_spec" not in saved:
         raise RunDirError(f"{path} was trained before checkpoints described their data: use "
@@ -132,20 +134,16 @@ def load_run(path: str | Path, device: str | torch.device | None = None, encoder
         raise ConfigError(f"{path} was trained with net.backbone={saved['config']['net']['backbone']}, not your own "
                           "network: load it without encoder=/decoder=")
     with nets.provided(encoder, decoder) if encoder is not None else contextlib.nullcontext():
-        try:
-            config = saved_config(saved["config"])
-        except ConfigError as error:
-            raise RunDirError(f"{path}'s saved config no longer loads ({error})") from None
+        config = checkpoint_config(saved, path / CHECKPOINT)
         setup = build(config, dataset_from_spec(saved["data_spec"]))
     try:
-        setup.method.load_state_dict(saved["model"])
-    except RuntimeError as error:
+        load_weights(setup.method, saved["model"], path / CHECKPOINT)
+    except RunDirError:
         if not custom:
             raise
-        reason = next((line.strip() for line in str(error).splitlines()[1:] if line.strip()), str(error))
-        raise ConfigError(f"the modules passed do not fit {path}'s trained weights ({reason[:200]}): pass modules of the "
+        raise ConfigError(f"the modules passed do not fit {path}'s trained weights: pass modules of the "
                           f"architecture it was trained with{networks_text(recorded_networks(path))}") from None
-    device = training_device(config) if device is None else torch.device(device)
+    device = training_device(config) if device is None else device
     setup.method.to(device).eval()
     return Run(path, config, setup.method, setup.augmenter.to(device), setup.spec, saved["step"], saved["finished"])
 

@@ -16,11 +16,13 @@ import torch
 from simvae.augment import ViewAugmenter, preset_for
 from simvae.config import RunConfig, saved_config
 from simvae.data import Dataset, ImageSet, load_dataset
-from simvae.errors import ConfigError
+from simvae.devices import usable_device
+from simvae.errors import ConfigError, RunDirError
 from simvae.methods import Method, ModelSpec, build_method
 from simvae.nets import backbone_for
 from simvae.nets.custom import CUSTOM
-from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
+from simvae.resources import fits_in_memory, memory_note
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, load_weights
 
 
 @dataclass
@@ -50,8 +52,25 @@ def build(config: RunConfig, dataset: Dataset | None = None) -> Setup:
     except ValueError as error:
         raise ConfigError(str(error)) from error
     spec = ModelSpec(dataset.image_shape, config.net.latent_dim, backbone, len(dataset.class_names), dataset.likelihood)
+    check_model_fits(config, spec)
     augmenter = ViewAugmenter(preset, dataset.image_shape[1:], config.augment.views, ops=config.augment.ops)
     return Setup(dataset, build_method(config.method, spec), augmenter, spec)
+
+
+def check_model_fits(config: RunConfig, spec: ModelSpec) -> None:
+    """The method's parameters, with their gradients and Adam's two moments, fit in this machine's memory: counted
+    on torch's meta device, which allocates nothing (and draws no random numbers). Networks passed from Python
+    (net.backbone=custom) already hold their weights, and cannot be rebuilt on the meta device: not counted."""
+    if config.net.backbone == CUSTOM:
+        return
+    with torch.device("meta"):
+        method = build_method(config.method, spec)
+    count = sum(p.numel() for p in method.parameters()) + sum(b.numel() for b in method.buffers())
+    nbytes = 4 * 4 * count  # float32 weights, gradients, exp_avg, exp_avg_sq
+    if not fits_in_memory(nbytes):
+        raise ConfigError(f"config value net.latent_dim={config.net.latent_dim} with images of "
+                          f"{'x'.join(map(str, spec.image_shape))} makes a model of {count:,} parameters, which train in "
+                          f"{memory_note(nbytes)}: lower net.latent_dim (or the image size)")
 
 
 def data_spec(setup: Setup) -> dict[str, Any]:
@@ -71,6 +90,16 @@ def dataset_from_spec(spec: dict[str, Any]) -> Dataset:
                    spec["source"], spec["augment_preset"])
 
 
+def checkpoint_config(saved: dict[str, Any], path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """A loaded checkpoint's config with `overrides` (a nested dict) merged in. A saved config that no longer
+    loads (edited, or from another version) is RunDirError; an override that cannot be used, ConfigError."""
+    try:
+        config = saved_config(saved["config"])
+    except ConfigError as error:
+        raise RunDirError(f"{path}'s saved config no longer loads ({error}): restore a copy or retrain into a new --out") from None
+    return saved_config(saved["config"], overrides) if overrides else config
+
+
 def training_device(config: RunConfig) -> torch.device:
     """The device a run trained on, where this machine has it (else the CPU): where it is evaluated by default."""
     accelerator = config.train.accelerator
@@ -85,13 +114,15 @@ def load_trained(run_dir: str | Path, device: str | torch.device | None = None, 
     `overrides` (a nested dict, e.g. {"eval": {"mlp_steps": 500}}) are merged into the saved config;
     `other_data` loads another dataset in place of the run's own, which must have the run's image shape;
     `device` None is the run's `training_device`."""
-    saved = load_checkpoint(Path(run_dir) / CHECKPOINT)
-    config = saved_config(saved["config"], overrides)
+    device = None if device is None else usable_device(device)
+    path = Path(run_dir) / CHECKPOINT
+    saved = load_checkpoint(path)
+    config = checkpoint_config(saved, path, overrides)
     dataset = other_data(config) if other_data else None
     setup = build(config, dataset)
     try:
-        setup.method.load_state_dict(saved["model"])
-    except RuntimeError:
+        load_weights(setup.method, saved["model"], path)
+    except RunDirError:
         if config.net.backbone == CUSTOM:
             raise ConfigError(f"the encoder/decoder passed do not fit {run_dir}'s trained weights: pass modules of the "
                               "architecture it was trained with (its provenance.json names their classes)") from None

@@ -17,6 +17,7 @@ from lightning_fabric import Fabric
 
 from simvae.config import RunConfig
 from simvae.errors import TrainingDiverged, TrainingInterrupted
+from simvae.interrupts import interrupt
 from simvae.output import write_json
 from simvae.runs.checkpoint import CHECKPOINT, restore_previous
 
@@ -112,7 +113,7 @@ def diverged_message(step: int, epoch: int, terms: dict[str, float], checkpoint:
 class StopSignals:
     """While active (in the main thread), SIGTERM and SIGINT only set `requested`: the loop then checkpoints the
     step it is on and stops, instead of dying mid-step and losing up to `checkpoint_every` steps. A second
-    SIGINT interrupts at once (the checkpoint being written, if any, stays atomic)."""
+    SIGINT stops at once (`simvae.interrupts.interrupt`), after the checkpoint being written, if any."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -127,7 +128,8 @@ class StopSignals:
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         if self.requested == signal.SIGINT and number == signal.SIGINT:
-            raise KeyboardInterrupt
+            interrupt(number)
+            return
         self.requested = number
 
     def __exit__(self, *exc: object) -> None:
@@ -143,7 +145,14 @@ def reduce_flag(fabric: Fabric, requested: int | None) -> int | None:
     return int(flag.item()) or None
 
 
-def interrupted(number: int, step: int, run_dir: Path) -> TrainingInterrupted:
-    name = signal.Signals(number).name
-    return TrainingInterrupted(f"stopped by {name} at step {step}; the checkpoint {run_dir / CHECKPOINT} holds it: "
-                               f"continue with `simvae train --resume {run_dir}`", number)
+def interrupted(number: int, step: int | None, run_dir: Path) -> TrainingInterrupted:
+    """The one line of a run stopped by a signal, at `step` (checkpointed), or at once (`step` None: a second
+    Ctrl-C), where the last checkpoint, if any, holds what is kept."""
+    name, checkpoint = signal.Signals(number).name, run_dir / CHECKPOINT
+    if step is not None:
+        return TrainingInterrupted(f"stopped by {name} at step {step}; the checkpoint {checkpoint} holds it: "
+                                   f"continue with `simvae train --resume {run_dir}`", number)
+    if not checkpoint.is_file():
+        return TrainingInterrupted(f"stopped by {name} at once, before the first checkpoint: train again", number)
+    return TrainingInterrupted(f"stopped by {name} at once; the last checkpoint {checkpoint} is whole: continue with "
+                               f"`simvae train --resume {run_dir}`", number)

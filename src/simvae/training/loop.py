@@ -21,8 +21,10 @@ re-derived as images_seen // (batch_size x world_size). Resume is exact only wit
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
+from math import ceil
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from tqdm.auto import tqdm
 from simvae.config import RunConfig
 from simvae.distributed import gather_objects, rank_seed
 from simvae.errors import ConfigError, DiskFull
+from simvae.interrupts import Interrupted, critical
 from simvae.methods import Method
 from simvae.output import write_json
 from simvae.runs import loggers as run_loggers
@@ -40,11 +43,12 @@ from simvae.runs.checkpoint import (
     CHECKPOINT,
     keep_previous,
     load_checkpoint,
+    load_weights,
     restore_rng_state,
     rng_state,
     save_atomic,
 )
-from simvae.runs.rundir import HISTORY, RunDirLock, network_classes, write_run_header
+from simvae.runs.rundir import HISTORY, RunDirLock, network_classes, record_resume, write_run_header
 from simvae.runs.setup import Setup, build, data_spec
 from simvae.training.guard import (
     GoodCheckpoints,
@@ -61,6 +65,9 @@ from simvae.training.speed import (
     use_channels_last,
 )
 
+# what a multi-node launcher (torchrun, SLURM, MPI, LSF, or a hand-set NODE_RANK) sets in every process it starts
+LAUNCHER_ENV = ("NODE_RANK", "GROUP_RANK", "TORCHELASTIC_RUN_ID", "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
+                "LSB_JOBID")
 EpochHook = Callable[[int, Setup], float]  # (epoch just finished, setup) -> seconds spent, not counted as training
 
 
@@ -72,6 +79,10 @@ def make_fabric(config: RunConfig) -> Fabric:
                           "machine: use train.accelerator=cpu (or auto), or install a CUDA build of torch")
     if t.accelerator == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("train.accelerator=mps but this machine has no Apple GPU (MPS): use train.accelerator=cpu (or auto)")
+    if t.num_nodes > 1 and not any(name in os.environ for name in LAUNCHER_ENV):  # it would wait for the others forever
+        raise ConfigError(f"train.num_nodes={t.num_nodes} needs a launcher that starts simvae on every node (torchrun "
+                          f"--nnodes {t.num_nodes} ..., or SLURM's srun), and this process was not started by one: "
+                          "run it under the launcher, or set train.num_nodes=1")
     try:
         return Fabric(accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
                       precision=t.precision)
@@ -153,8 +164,8 @@ def restore(run_dir: Path, setup: Setup, optimizer: torch.optim.Optimizer, confi
     With another world size, rank 0 continues the saved stream and the other ranks fork from it.
     """
     saved = load_checkpoint(run_dir / CHECKPOINT)
-    setup.method.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
+    load_weights(setup.method, saved["model"], run_dir / CHECKPOINT)
+    load_weights(optimizer, saved["optimizer"], run_dir / CHECKPOINT)
     for group in optimizer.param_groups:
         group["lr"] = config.train.lr
     world, rank = fabric.world_size, fabric.global_rank
@@ -167,48 +178,80 @@ def restore(run_dir: Path, setup: Setup, optimizer: torch.optim.Optimizer, confi
             fabric.seed_everything(rank_seed(config.train.seed, rank, saved["step"]), workers=False, verbose=False)
     state = {key: saved.get(key, default) for key, default in new_state().items()}
     state["images_per_step"] = saved["config"]["train"]["batch_size"] * saved.get("world_size", 1)
+    state["saved_epochs"] = saved["config"]["train"]["epochs"]
     return state
 
 
+def extension(state: dict[str, Any], saved_epochs: int, config: RunConfig, total_steps: int, steps_per_epoch: int,
+              run_dir: Path) -> dict[str, Any] | None:
+    """A resume with more epochs than the run was made for continues it (no longer finished); what provenance
+    records of that (None when the resume does not extend the run). Fewer epochs than reached is refused."""
+    if state["step"] > total_steps:
+        reached = state["step"] / steps_per_epoch
+        raise ConfigError(f"{run_dir} has already trained to epoch {reached:g} (step {state['step']}), beyond "
+                          f"train.epochs={config.train.epochs}: give train.epochs={ceil(reached)} or more to continue it")
+    if config.train.epochs <= saved_epochs:
+        return None
+    state["finished"] = False
+    return {"from_epochs": saved_epochs, "to_epochs": config.train.epochs, "at_step": state["step"],
+            "learning_rate": learning_rate_plan(config)}
+
+
+def learning_rate_plan(config: RunConfig) -> str:
+    """How an extended run's learning rate continues, as provenance records it: a schedule over train.epochs
+    (`train.schedule=warmup-cosine`) is re-derived for the new number of epochs, so the rate jumps back up."""
+    if config.train.schedule == "constant":
+        return f"constant, train.lr={config.train.lr:g}"
+    return f"train.schedule={config.train.schedule} re-derived for train.epochs={config.train.epochs}"
+
+
 def save(fabric: Fabric, run_dir: Path, setup: Setup, optimizer: torch.optim.Optimizer, config: RunConfig,
-         state: dict[str, Any]) -> None:
-    """Checkpoint and loss curve, written atomically by rank 0 (collective: every rank sends its RNG state)."""
+         state: dict[str, Any], lock: RunDirLock | None) -> None:
+    """Checkpoint and loss curve, written atomically by rank 0, which holds `lock` (collective: every rank sends its
+    RNG state). A signal waits until both are written."""
     ranks_rng = gather_objects(rng_state())
     if fabric.is_global_zero:
+        lock.check()  # the directory is still the one locked: never write into a recreated one
         payload = {"model": setup.method.state_dict(), "optimizer": optimizer.state_dict(), "rng": ranks_rng[0],
                    "rng_ranks": ranks_rng, "world_size": fabric.world_size, "config": config.to_dict(),
                    "data_spec": data_spec(setup), **state}
         try:
-            keep_previous(run_dir)
-            save_atomic(payload, run_dir / CHECKPOINT)
-            write_json(run_dir / HISTORY, state["history"])
-        except DiskFull as full:  # what "the same command" is for a run: resume its last checkpoint
-            resumable = (run_dir / CHECKPOINT).is_file()
-            then = f"continue with `simvae train --resume {run_dir}`" if resumable else "train again"
-            raise DiskFull(full.device, full.path, full.kept, then) from None
+            with critical():
+                keep_previous(run_dir)
+                save_atomic(payload, run_dir / CHECKPOINT)
+                write_json(run_dir / HISTORY, state["history"], parents=False)
+        except FileNotFoundError:  # the run directory went away during the save
+            lock.check()
+            raise
     fabric.barrier()
 
 
 def train(config: RunConfig, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
-          progress: bool = True, on_epoch_end: EpochHook | None = None) -> dict[str, Any]:
+          progress: bool = True, on_epoch_end: EpochHook | None = None, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train `config` into `run_dir`; returns the final state (step, epoch, history, wall time, ...).
 
-    `resume` continues from run_dir/checkpoint.pt. `max_steps` stops (with a checkpoint) once that
-    many steps are done in total, as an interruption would. Rank 0 holds the run directory's lock
-    throughout; SIGTERM or SIGINT checkpoint the current step and raise TrainingInterrupted. Rank 0 calls
-    `on_epoch_end` (e.g. `simvae.evaluation.curves.CurveProbe`) after each epoch, before its checkpoint.
+    `resume` continues from run_dir/checkpoint.pt, for more epochs than the run was made for if
+    `config.train.epochs` says so; `changes` (the settings the resume changed) are recorded in provenance.json
+    once the lock is held. `max_steps` stops (with a checkpoint) once that many steps are done in total, as an
+    interruption would. Rank 0 holds the run directory's lock throughout; SIGTERM or SIGINT checkpoint the
+    current step and raise TrainingInterrupted. Rank 0 calls `on_epoch_end` (e.g.
+    `simvae.evaluation.curves.CurveProbe`) after each epoch, before its checkpoint.
     """
     run_dir = Path(run_dir)
     fabric = make_fabric(config)
     if fabric.world_size > 1:
         fabric.launch()  # starts the other ranks (Fabric's launcher re-runs this command) unless a launcher did
-    lock = RunDirLock(run_dir) if fabric.is_global_zero else contextlib.nullcontext()
-    with lock, StopSignals() as signals:
-        return _train(config, run_dir, fabric, signals, resume, max_steps, progress, on_epoch_end)
+    lock = RunDirLock(run_dir, resuming=resume) if fabric.is_global_zero else None
+    with lock or contextlib.nullcontext(), StopSignals() as signals:
+        try:
+            return _train(config, run_dir, fabric, signals, resume, max_steps, progress, on_epoch_end, lock, changes)
+        except Interrupted as stopped:  # a second Ctrl-C: at once (after the checkpoint being written, if any)
+            raise interrupted(stopped.signal_number, None, run_dir) from None
 
 
 def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignals, resume: bool,
-           max_steps: int | None, progress: bool, on_epoch_end: EpochHook | None) -> dict[str, Any]:
+           max_steps: int | None, progress: bool, on_epoch_end: EpochHook | None, lock: RunDirLock | None,
+           changes: dict[str, Any] | None) -> dict[str, Any]:
     t = config.train
     if t.threads:
         torch.set_num_threads(t.threads)
@@ -227,11 +270,9 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
     # 2. where the run stands: a new run directory, or the checkpoint to continue from
     if resume:
         state = restore(run_dir, setup, optimizer, config, fabric)
-        saved_images_per_step = state.pop("images_per_step")
+        saved_images_per_step, saved_epochs = state.pop("images_per_step"), state.pop("saved_epochs")
     else:
         state, saved_images_per_step = new_state(), t.batch_size * world
-        if fabric.is_global_zero:
-            write_run_header(run_dir, config, setup.dataset.source, network_classes(setup.method))
     if progress and fabric.is_global_zero:
         print(f"data: {setup.dataset.source}")  # the files actually read (also in provenance.json)
     model, optimizer = fabric.setup(setup.method, optimizer)
@@ -251,6 +292,12 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
         # the remainder (< batch_size x world_size images) is re-drawn, so the run is no longer exact
         state["step"] = min(state["images_seen"] // images_per_step, total_steps)
         state["epoch"] = state["step"] // steps_per_epoch
+    if resume:
+        extended = extension(state, saved_epochs, config, total_steps, steps_per_epoch, run_dir)
+        if fabric.is_global_zero and (changes or extended):
+            record_resume(run_dir, changes or {}, extended)
+    elif fabric.is_global_zero:  # only now: a start refused above leaves nothing behind
+        write_run_header(run_dir, config, setup.dataset.source, network_classes(setup.method))
 
     # 4. the loop, logged to train_history.json (with the checkpoints) and the run's loggers (rank 0)
     log = TermLog(fabric.device, state["running"], t.log_every)
@@ -287,17 +334,23 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
                         bar.set_postfix({k: f"{v:.3g}" for k, v in point.items() if k not in ("step", "epoch")}, refresh=False)
                 bar.update(1)
                 if on_epoch_end is not None and step % steps_per_epoch == 0 and fabric.is_global_zero:
+                    if lock is not None:
+                        lock.check()  # the probes write into the run directory
                     started += on_epoch_end(step // steps_per_epoch, setup)
                 if at_save or at_limit or stop:
-                    save(fabric, run_dir, setup, optimizer, config, state)
+                    save(fabric, run_dir, setup, optimizer, config, state, lock)
                     checkpoints.saved(step)
                 if stop:
                     raise interrupted(stop, step, run_dir)
                 if at_limit:
                     return state
-        save(fabric, run_dir, setup, optimizer, config, {**state, "finished": True})
+        save(fabric, run_dir, setup, optimizer, config, {**state, "finished": True}, lock)
         state["finished"] = True
         return state
+    except DiskFull as full:  # a checkpoint or a log: what "the same command" is for a run is resuming its checkpoint
+        resumable = (run_dir / CHECKPOINT).is_file()
+        then = f"continue with `simvae train --resume {run_dir}`" if resumable else "train again"
+        raise DiskFull(full.device, full.path, full.kept, then) from None
     finally:
         bar.close()
         run_loggers.close(loggers)
