@@ -36,6 +36,13 @@ def test_a_full_training_step_never_waits_for_the_device_and_its_operators_are_c
     assert counts["full_step"] <= 830
 
 
+@pytest.mark.parametrize("method", ["dino", "swav", "barlowtwins"])
+def test_a_step_of_the_multi_crop_and_redundancy_reduction_methods_never_waits_for_the_device(method):
+    settings = ["augment.local_crops.number=4", "method.queue_size=256"] if method == "swav" else ["augment.local_crops.number=4"]
+    counts = step_ops(load_config("configs/fashion-mnist.yaml", [f"method.name={method}", *settings]), fashion_mnist_shaped())
+    assert counts["syncs"] == [], "a non-logging step (global views, local crops, loss, EMA, queue) must not read the device"
+
+
 def test_the_sync_check_sees_a_read_outside_the_optimiser_only():
     def step():
         with torch.profiler.record_function("Optimizer.step#Adam.step"):
