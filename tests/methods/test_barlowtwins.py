@@ -94,7 +94,7 @@ def test_trains_from_the_command_line_and_probes(tmp_path, small_shapes, monkeyp
     monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
     run = tmp_path / "barlowtwins"
     assert main(["train", "--out", str(run), "method.name=barlowtwins", "data.limit_train=96", "train.batch_size=32",
-                 "train.epochs=1", "net.latent_dim=3", "eval.probe_epochs=1", "eval.gmm_n_init=1", "eval.knn_k=[1]",
+                 "train.epochs=1", "net.latent_dim=3", "eval.mlp_steps=20", "eval.gmm_n_init=1", "eval.knn_k=[1]",
                  "eval.figures=false"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["method"] == "barlowtwins" and 0.0 <= metrics["results"]["encoder"]["content"]["linear"]["test"] <= 1.0

@@ -85,7 +85,7 @@ def test_schedules_momentum_cosine_to_one_and_the_temperature_warm_up():
 
 def test_method_loss_is_dino_loss_of_its_student_and_teacher_outputs(small_method):
     torch.manual_seed(0)
-    method = small_method("dino", out_dim=12)
+    method = small_method("dino", out_dim=12, teacher_temp=0.07)  # the paper's warm-up from 0.04
     assert METHODS["dino"].uses_local_crops
     views, local = torch.rand(4, 2, 1, 8, 8), torch.rand(4, 3, 1, 8, 8)
     method.on_step_start(5, 100)  # half-way through the warm-up over the first 10 steps
@@ -97,7 +97,9 @@ def test_method_loss_is_dino_loss_of_its_student_and_teacher_outputs(small_metho
     expected = dino_loss(student.view(4, 5, 12), teacher.view(4, 2, 12), method.center, 0.1, 0.055)
     torch.testing.assert_close(loss, expected)
     only_global = method.training_terms(views, torch.zeros(4, dtype=torch.long))["loss"]  # no local crops: J views only
-    torch.testing.assert_close(only_global, dino_loss(student.view(4, 5, 12)[:, :2], teacher.view(4, 2, 12), method.center, 0.1, 0.055))
+    with torch.no_grad():  # the projector's BatchNorm (train mode) now sees the global views alone
+        student = method.prototypes(F.normalize(method.head(method.encoder(views.flatten(0, 1))), dim=-1))
+    torch.testing.assert_close(only_global, dino_loss(student.view(4, 2, 12), teacher.view(4, 2, 12), method.center, 0.1, 0.055))
 
 
 def test_last_layer_is_weight_normalised_with_unit_norm_and_the_head_is_the_bottleneck(small_method):
@@ -108,7 +110,8 @@ def test_last_layer_is_weight_normalised_with_unit_norm_and_the_head_is_the_bott
     scale = method.prototypes.parametrizations.weight.original0
     assert not scale.requires_grad and small_method("dino", norm_last_layer=False).prototypes.parametrizations.weight.original0.requires_grad
     kinds = [type(layer).__name__ for layer in method.head]
-    assert kinds == ["Linear", "GELU", "Linear", "GELU", "Linear"]  # 3 layers, no BatchNorm
+    assert kinds == ["Linear", "BatchNorm1d", "GELU", "Linear", "BatchNorm1d", "GELU", "Linear"]  # 3 layers
+    assert "BatchNorm1d" not in [type(layer).__name__ for layer in small_method("dino", head_batchnorm=False).head]
     method.eval()
     with torch.no_grad():
         reps = method.representations(torch.rand(3, 1, 8, 8))
@@ -169,7 +172,7 @@ def test_trains_from_the_command_line_with_local_crops_and_probes(tmp_path, smal
     monkeypatch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: small_shapes)
     run = tmp_path / "dino"
     assert main(["train", "--out", str(run), "method.name=dino", "method.out_dim=64", "augment.local_crops.number=2",
-                 "data.limit_train=96", "train.batch_size=32", "train.epochs=1", "net.latent_dim=3", "eval.probe_epochs=1",
+                 "data.limit_train=96", "train.batch_size=32", "train.epochs=1", "net.latent_dim=3", "eval.mlp_steps=20",
                  "eval.gmm_n_init=1", "eval.knn_k=[1]", "eval.figures=false"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["method"] == "dino" and set(metrics["results"]) == {"encoder"}

@@ -170,6 +170,6 @@ def test_trains_from_the_command_line_with_local_crops_and_probes(tmp_path, smal
     run = tmp_path / "swav"
     assert main(["train", "--out", str(run), "method.name=swav", "method.prototypes=16", "method.queue_size=64",
                  "augment.local_crops.number=2", "data.limit_train=96", "train.batch_size=32", "train.epochs=1",
-                 "net.latent_dim=3", "eval.probe_epochs=1", "eval.gmm_n_init=1", "eval.knn_k=[1]", "eval.figures=false"]) == 0
+                 "net.latent_dim=3", "eval.mlp_steps=20", "eval.gmm_n_init=1", "eval.knn_k=[1]", "eval.figures=false"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["method"] == "swav" and 0.0 <= metrics["results"]["encoder"]["content"]["linear"]["test"] <= 1.0

@@ -58,7 +58,7 @@ class BarlowTwins(DiscriminativeMethod):
 
     Config = BarlowTwinsConfig
     family = "redundancy reduction"
-    source = "Zbontar et al. 2021"
+    source = "Zbontar et al. 2021, Barlow Twins: Self-Supervised Learning via Redundancy Reduction"
 
     def build_head(self) -> nn.Module:
         c = self.config

@@ -15,7 +15,9 @@ def upcast(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
 
 
-FAMILIES = ("generative", "discriminative", "reference")  # the supervised reference is neither
+# discriminative: instance discrimination, variance-covariance regularisation and distillation; latent clustering
+# (DINO, SwAV: views assigned to learnt prototypes); redundancy reduction (Barlow Twins); the supervised reference
+FAMILIES = ("generative", "discriminative", "latent clustering", "redundancy reduction", "reference")
 
 
 @dataclass

@@ -92,7 +92,7 @@ class SwAV(DiscriminativeMethod):
     Config = SwAVConfig
     uses_local_crops = True
     family = "latent clustering"
-    source = "Caron et al. 2020"
+    source = "Caron et al. 2020, Unsupervised Learning of Visual Features by Contrasting Cluster Assignments"
 
     def __init__(self, config: SwAVConfig, spec: ModelSpec) -> None:
         super().__init__(config, spec)
