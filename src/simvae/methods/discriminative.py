@@ -44,7 +44,7 @@ def mlp_head(dim_in: int, hidden: int, dim_out: int) -> nn.Sequential:
 
 def mlp(widths: list[int], batchnorm: bool, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """Linear layers of the given widths with (BatchNorm1d and) `activation` between them, none after the last
-    (Barlow Twins' projector: BatchNorm + ReLU; DINO's: GELU, no BatchNorm)."""
+    (Barlow Twins' projector: BatchNorm + ReLU; DINO's: GELU, with or without BatchNorm)."""
     layers: list[nn.Module] = []
     for i, (dim_in, dim_out) in enumerate(zip(widths[:-1], widths[1:])):
         layers.append(nn.Linear(dim_in, dim_out))
