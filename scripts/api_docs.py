@@ -19,7 +19,7 @@ import pdoc.render
 
 # The public modules, the one list of them: a module added here gets its page (each module's `__all__` says
 # what it shows). The submodules of these packages are not documented unless listed.
-PUBLIC_MODULES = ("simvae", "simvae.config", "simvae.errors", "simvae.methods")
+PUBLIC_MODULES = ("simvae", "simvae.config", "simvae.errors", "simvae.losses", "simvae.methods", "simvae.nets")
 
 
 def build(out: Path) -> Path:

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import pickle
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import yaml
 
 from simvae.cli.main import main
+from simvae.config import load_config
 from simvae.errors import TrainingInterrupted
 from simvae.experiments import compare as compare_module
+from simvae.experiments import parallel
 
 TINY = {"data": {"limit_train": 64}, "train": {"epochs": 1, "batch_size": 16},
         "eval": {"mlp_steps": 20, "max_train": 64, "gmm_n_init": 1, "gmm_max_train": 64, "knn_k": [1, 3], "figures": False}}
@@ -53,6 +57,33 @@ def test_a_failing_run_in_a_worker_is_a_one_line_error_in_the_parent(tmp_path, c
     error = capfd.readouterr().err
     assert "simvae: error: config value train.batch_size=128 is larger than the training split" in error
     assert "stopped at npz/simclr/seed1" in error
+
+
+def test_after_a_failing_run_no_further_run_starts(tmp_path, monkeypatch):
+    """Runs are submitted one per free worker: once one fails, no other run starts (a pool given every run at once
+    queues some ahead of its workers, and a free worker starts one of those after the failure)."""
+    starts, failed_at = [], []
+
+    def first_fails(config, run_dir):
+        starts.append(time.monotonic())
+        if run_dir.name == "run0":
+            time.sleep(0.3)
+            failed_at.append(time.monotonic())
+            raise TrainingInterrupted("stopped by SIGINT at step 3", 2)
+        time.sleep(0.2)
+        return 0.0
+
+    class ThreadPool(ThreadPoolExecutor):  # the same scheduling in threads: the test's function cannot be spawned
+        def __init__(self, workers, mp_context=None, initializer=None):
+            super().__init__(workers)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", ThreadPool)
+    monkeypatch.setattr(parallel, "run_quietly", first_fails)
+    monkeypatch.setattr(parallel, "finished_metrics", lambda config, run_dir: None)
+    jobs = [parallel.Job(f"run{i}", load_config(), tmp_path / f"run{i}") for i in range(6)]
+    with pytest.raises(TrainingInterrupted):
+        parallel.run_jobs(jobs, n_jobs=2, progress=False)
+    assert len(starts) == 3 and max(starts) < failed_at[0], "a run started after another had failed"
 
 
 def test_an_interruption_crosses_the_process_boundary_with_its_signal():

@@ -9,7 +9,7 @@ import torch
 from simvae.config import config_from_dict
 from simvae.errors import ConfigError
 from simvae.methods import ModelSpec, build_method, method_config
-from simvae.methods.vicreg import vicreg_terms
+from simvae.methods.vicreg import vicreg_terms, vicreg_view_terms
 
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3)
 
@@ -79,6 +79,29 @@ def test_method_averages_over_view_pairs():
     pairs = [reference(z[:, i], z[:, j]) for i in range(3) for j in range(3) if i != j]
     for key in ("loss", "invariance", "variance", "covariance"):
         assert terms[key].item() == pytest.approx(np.mean([p[key] for p in pairs]), rel=1e-4), key
+
+
+def test_view_terms_match_the_reference_mean_over_pairs_in_value_and_gradient():
+    torch.manual_seed(1)
+    z = torch.randn(6, 3, 4, dtype=torch.float64, requires_grad=True)
+    terms = vicreg_view_terms(z, 2.0, 3.0, 0.5)
+
+    def mean_reference(values, key="loss"):
+        pairs = [reference(values[:, i], values[:, j], 2.0, 3.0, 0.5) for i in range(3) for j in range(i + 1, 3)]
+        return np.mean([p[key] for p in pairs])
+
+    values = z.detach().numpy()
+    for key in ("loss", "invariance", "variance", "covariance"):
+        assert terms[key].item() == pytest.approx(mean_reference(values, key), rel=1e-10), key
+    terms["loss"].backward()
+    numeric = np.zeros_like(values)
+    for index in np.ndindex(values.shape):  # central differences of the numpy reference
+        step = np.zeros_like(values)
+        step[index] = 1e-6
+        numeric[index] = (mean_reference(values + step) - mean_reference(values - step)) / 2e-6
+    np.testing.assert_allclose(z.grad.numpy(), numeric, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="J >= 2"):
+        vicreg_view_terms(z[:, :1])
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from simvae.config import load_config
-from simvae.errors import RunDirError
+from simvae.errors import ConfigError, RunDirError
 from simvae.runs import setup as run_setup
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, save_atomic
 from simvae.runs.run import load_run
@@ -54,3 +56,33 @@ def test_a_checkpoint_without_its_data_description_says_what_to_do(runs, tmp_pat
     save_atomic(saved, tmp_path / CHECKPOINT)
     with pytest.raises(RunDirError, match="load_trained"):
         load_run(tmp_path)
+
+
+def test_numpy_arrays_and_channels_last_images_encode_like_tensors(runs, small_shapes):
+    run = load_run(runs / "simvae")
+    images = small_shapes.test.images[:4]
+    z = run.encode(images)
+    channels_last = images.permute(0, 2, 3, 1)
+    torch.testing.assert_close(run.encode(images.numpy()), z)
+    torch.testing.assert_close(run.encode(channels_last), z)
+    torch.testing.assert_close(run.encode(channels_last.numpy()), z)
+    torch.testing.assert_close(run.encode(channels_last.float().numpy() / 255), z)  # float64 arrays in [0, 1]
+    torch.testing.assert_close(run.reconstruct(channels_last.numpy()), run.reconstruct(images))
+    with pytest.raises(ConfigError, match=r"images must be \(N, 3, 32, 32\) or \(N, 32, 32, 3\) like the training data, "
+                                          r"got \(4, 32, 3, 32\)"):
+        run.encode(images.permute(0, 2, 1, 3))
+
+
+def test_grey_runs_also_take_images_without_a_channel_axis(tmp_path, small_shapes):
+    grey = replace(small_shapes, train=replace(small_shapes.train, images=small_shapes.train.images[:, :1].contiguous()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_setup, "load_dataset", lambda *args, **kwargs: grey)
+        train(load_config(overrides=[*TINY, "method.name=simclr"]), tmp_path / "grey", progress=False)
+    run = load_run(tmp_path / "grey")
+    images = small_shapes.test.images[:3, :1]
+    torch.testing.assert_close(run.encode(images[:, 0].numpy()), run.encode(images))
+
+
+def test_a_run_prints_as_one_line(runs):
+    run = load_run(runs / "simvae")
+    assert repr(run) == f"Run(method=simvae, data=shapes, step=4, path={str(runs / 'simvae')!r})"

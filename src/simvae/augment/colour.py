@@ -20,7 +20,7 @@ LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, kornia's and torchvision's graysca
 
 
 def _const(values: tuple[float, ...], like: torch.Tensor, shape: tuple[int, ...] = (1, -1, 1, 1)) -> torch.Tensor:
-    return constant(values, like.device, like.dtype).view(shape)
+    return constant(values, like.device, like.dtype, shape)
 
 
 def grey(x: torch.Tensor) -> torch.Tensor:
@@ -31,11 +31,11 @@ def grey(x: torch.Tensor) -> torch.Tensor:
 def shift_hue(x: torch.Tensor, sextants: torch.Tensor) -> torch.Tensor:
     """Rotate the HSV hue of RGB images by `sextants` (N, 1, 1, 1) sixths of the colour circle, keeping
     saturation and value: an RGB -> hue -> RGB round trip in about 20 operators (kornia's HSV pair takes 200)."""
-    top = x.argmax(1, keepdim=True)  # the first maximal channel decides the sextant, as in RGB -> HSV
-    value, chroma = x.gather(1, top), x.amax(1, keepdim=True) - x.amin(1, keepdim=True)
+    value, top = x.max(1, keepdim=True)  # the first maximal channel decides the sextant, as in RGB -> HSV
+    chroma = value - x.amin(1, keepdim=True)
     # per channel c: (next - after next) / chroma + 2 c, i.e. (g - b) / chroma, (b - r) / chroma + 2, (r - g) / chroma + 4
     spread = x.index_select(1, constant((1, 2, 0), x.device, torch.long)) - x.index_select(1, constant((2, 0, 1), x.device, torch.long))
-    hue = torch.addcdiv(_const((0.0, 2.0, 4.0), x), spread, chroma.clamp(min=1e-12)).gather(1, top) + sextants  # grey: 0 / eps = 0, any hue
+    hue = torch.addcdiv(_const((0.0, 2.0, 4.0), x), spread, chroma.clamp_min(1e-12)).gather(1, top) + sextants  # grey: 0 / eps = 0, any hue
     six = _const((6.0,), x, ())
     k = torch.remainder(hue + _const((5.0, 3.0, 1.0), x), six)  # HSV -> RGB: v - c clamp(min(k, 4 - k), 0, 1)
     return value - chroma * torch.minimum(k, _const((4.0,), x, ()) - k).clamp_(0, 1)

@@ -18,18 +18,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from simvae.scalars import constant
+
 CANDIDATES = 10  # crop boxes drawn per view, as torchvision and kornia do; the first that fits is kept
 Affine = tuple[torch.Tensor, torch.Tensor]  # scale (N, 2) and offset (N, 2): input = scale * output + offset
 
 
 def param_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
-
-
-@functools.cache
-def constant(values: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """A small constant on the device, copied there once per process rather than once per call."""
-    return torch.tensor(values, dtype=dtype).to(device)
 
 
 def draw(shape: tuple[int, ...], low: float, high: float, device: torch.device) -> torch.Tensor:
@@ -47,8 +43,10 @@ def identity(n: int, device: torch.device) -> Affine:
     return torch.ones(n, 2, device=device, dtype=dtype), torch.zeros(n, 2, device=device, dtype=dtype)
 
 
-def then(affine: Affine, scale: torch.Tensor, offset: torch.Tensor) -> Affine:
-    """`affine` followed, in image order, by the map (scale, offset) on its output."""
+def then(affine: Affine | None, scale: torch.Tensor, offset: torch.Tensor) -> Affine:
+    """`affine` (None: the identity) followed, in image order, by the map (scale, offset) on its output."""
+    if affine is None:
+        return scale, offset
     return affine[0] * scale, torch.addcmul(affine[1], affine[0], offset)
 
 
@@ -104,19 +102,18 @@ class Crop:
         shift = math.log(height / width)
         stretch = draw((n, CANDIDATES, 1), math.log(self.ratio[0]) + shift, math.log(self.ratio[1]) + shift, device).exp_()
         box = torch.cat([area * stretch, area / stretch], dim=2).sqrt_()
-        fits = (box <= 1.0).all(2)
-        first = fits & (fits.cumsum(1) == 1)  # one-hot on the first fitting candidate, or all false
-        chosen = (box * first.unsqueeze(2)).sum(1)
-        return torch.where(first.any(1, keepdim=True), chosen, 1.0)
+        # max over a boolean gives whether any candidate fits and the first that does (ties go to the first index)
+        found, first = (box <= 1.0).all(2).max(1, keepdim=True)
+        chosen = box.gather(1, first.unsqueeze(2).expand(-1, 1, 2)).squeeze(1)
+        return torch.where(found, chosen, constant((1.0,), device, box.dtype))
 
-    def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
-        device = affine[0].device
-        box = self.sample(len(affine[0]), size, device)
+    def __call__(self, affine: Affine | None, n: int, size: tuple[int, int], device: torch.device) -> Affine:
+        box = self.sample(n, size, device)
         # kornia maps the box's corner pixel centres onto the output's: half-extent (w - 1) / (W - 1)
         height, width = size
         minus = (-1 / max(width - 1, 1), -1 / max(height - 1, 1))
         scale = torch.addcmul(per_axis(minus, device), box, per_axis(pixel_scale(size), device))
-        room = torch.rsub(scale, 1.0)  # the box centre moves within +-room
+        room = constant((1.0,), device, scale.dtype) - scale  # the box centre moves within +-room
         return then(affine, scale, draw(scale.shape, -1.0, 1.0, device) * room)
 
 
@@ -131,9 +128,9 @@ class Flip:
     def sample(self, n: int, device: torch.device) -> torch.Tensor:
         return coin((n,), self.p, device)  # 1 where the view is flipped
 
-    def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
-        scale, offset = affine
-        flipped = self.sample(len(scale), scale.device).view(-1, 1)
+    def __call__(self, affine: Affine | None, n: int, size: tuple[int, int], device: torch.device) -> Affine:
+        scale, offset = identity(n, device) if affine is None else affine
+        flipped = self.sample(n, device).view(-1, 1)
         axis = constant((-2.0, 0.0) if self.axis == 0 else (0.0, -2.0), scale.device, scale.dtype)
         return torch.addcmul(scale, scale, flipped * axis), offset  # scale * (1 - 2 flipped) on the axis
 
@@ -149,8 +146,7 @@ class Translate:
         """Shifts (N, 2) as fractions of the width and height."""
         return draw((n, 2), -1.0, 1.0, device) * per_axis(self.max, device)
 
-    def __call__(self, affine: Affine, size: tuple[int, int]) -> Affine:
-        device = affine[0].device
+    def __call__(self, affine: Affine | None, n: int, size: tuple[int, int], device: torch.device) -> Affine:
         # sampling at -shift moves the view by +shift
-        offset = self.sample(len(affine[0]), device) * per_axis(tuple(-2 * k for k in pixel_scale(size)), device)
+        offset = self.sample(n, device) * per_axis(tuple(-2 * k for k in pixel_scale(size)), device)
         return then(affine, torch.ones_like(offset), offset)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from simvae.augment.colour import Binarise, Blur, Brightness, Grayscale, Jitter
-from simvae.augment.geometry import Crop, Flip, Translate, identity, warp
+from simvae.augment.geometry import Crop, Flip, Translate, warp
 from simvae.errors import ConfigError
 
 Op = Any  # one of the op classes of simvae.augment.geometry and simvae.augment.colour
@@ -147,9 +147,9 @@ class Pipeline:
 
     def __call__(self, views: torch.Tensor) -> torch.Tensor:
         if self.geometric:
-            affine = identity(len(views), views.device)
+            affine = None  # the identity, which the first op's map replaces rather than multiplies
             for op in self.geometric:
-                affine = op(affine, tuple(views.shape[-2:]))
+                affine = op(affine, len(views), tuple(views.shape[-2:]), views.device)
             views = warp(views, affine, self.size)
         for op in self.colour:
             views = op(views)

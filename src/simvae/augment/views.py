@@ -128,7 +128,8 @@ def to_float(images: torch.Tensor, binarise: bool = False) -> torch.Tensor:
 def stacked(images: torch.Tensor, copies: int) -> torch.Tensor:
     """uint8 images (B, C, H, W) -> float (B * copies, C, H, W), copy j of image i at i * copies + j."""
     batch, *shape = images.shape
-    return to_float(images).unsqueeze(1).expand(batch, copies, *shape).reshape(-1, *shape)
+    # the uint8 -> float copy also lays the copies out (no reshape copy after)
+    return to_float(images.unsqueeze(1).expand(batch, copies, *shape)).view(-1, *shape)
 
 
 class ViewAugmenter(nn.Module):

@@ -10,7 +10,7 @@ from simvae.config import parse_overrides
 from simvae.errors import ConfigError
 from simvae.evaluation import evaluate_run
 from simvae.evaluation.data import EvalData
-from simvae.evaluation.run import output_names
+from simvae.evaluation.run import evaluate_embeddings_file, output_names
 
 
 def eval_overrides(overrides: list[str]) -> dict:
@@ -26,9 +26,17 @@ def run(args: argparse.Namespace) -> None:
     if args.root and not args.data:
         raise ConfigError("--root names where the --data dataset is: give --data NAME too (see `simvae data`)")
     data = EvalData(args.data, args.root) if args.data else None
-    metrics = evaluate_run(args.run_dir, device=args.device, overrides=eval_overrides(args.overrides),
-                           splits=tuple(s.strip() for s in args.splits.split(",") if s.strip()), data=data)
-    print((Path(args.run_dir) / output_names(data)["results"]).read_text())
+    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    target = Path(args.run_dir)
+    if target.suffix == ".npz" and target.is_file():  # an embeddings file: probed again, no weights or data needed
+        if data:
+            raise ConfigError("--data probes a run's weights on other images; an embeddings file holds codes only: "
+                              "give a run directory instead")
+        evaluate_embeddings_file(target, eval_overrides(args.overrides), splits)
+        print((target.parent / f"{target.stem}.results.md").read_text())
+        return
+    metrics = evaluate_run(target, device=args.device, overrides=eval_overrides(args.overrides), splits=splits, data=data)
+    print((target / output_names(data)["results"]).read_text())
     if not metrics["finished"]:
         print(f"simvae: note: {args.run_dir} has not finished training: these are the probes of its checkpoint at step "
               f"{metrics['step']} (recorded in metrics.json); continue it with `simvae train --resume {args.run_dir}`",

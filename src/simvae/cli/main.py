@@ -18,7 +18,7 @@ from simvae.errors import SimvaeError, TrainingInterrupted
 # Each command is the module simvae.cli.<command>, whose `run(args)` does it. This module builds the parser from
 # light modules only and imports a command's module (torch, Lightning Fabric, ...) once the arguments are parsed:
 # `simvae --help` and every `simvae <command> --help` import none of them (tests/cli/test_startup.py).
-COMMANDS = ("train", "eval", "demo", "compare", "reproduce", "data", "bench", "methods")
+COMMANDS = ("train", "eval", "embed", "demo", "compare", "reproduce", "data", "bench", "methods")
 
 
 def seconds(text: str) -> float:
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("overrides", nargs="*", help="section.key=value, e.g. train.epochs=5 method.name=vae")
 
     evaluate = sub.add_parser("eval", help="probe a trained run's representation on content and style labels")
-    evaluate.add_argument("run_dir")
+    evaluate.add_argument("run_dir", help="a run directory, or an embeddings file (.npz, from `simvae embed` or a "
+                          "report) to probe again without weights or data")
     evaluate.add_argument("--device", choices=("cuda", "cpu"), help="where to embed and probe (default: the device the run "
                           "trained on, if this machine has it)")
     evaluate.add_argument("--splits", default="test", help="splits whose accuracies results.md reports: test, val or "
@@ -64,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "its own train/val/test splits are used and the run's data are not read")
     evaluate.add_argument("--root", help="where the --data dataset is (a directory, or an .npz file)")
     evaluate.add_argument("overrides", nargs="*", help="evaluation settings, eval.key=value (e.g. eval.mlp_steps=500)")
+
+    embed = sub.add_parser("embed", help="export a run's representations (train subset, val, test, with labels) as npz")
+    embed.add_argument("run_dir")
+    embed.add_argument("--out", required=True, help="the .npz file to write")
+    embed.add_argument("--device", choices=("cuda", "cpu"), help="where to embed (default: where the run trained, if here)")
+    embed.add_argument("--data", help="embed another labelled dataset of the run's image shape (see `simvae data`)")
+    embed.add_argument("--root", help="where the --data dataset is")
+    embed.add_argument("overrides", nargs="*", help="eval.max_train=N: the training images embedded (default: the run's)")
 
     demo = sub.add_parser("demo", help="train SimVAE on the embedded shapes data for a few minutes and print the probe table")
     demo.add_argument("--epochs", type=int, help="override the demo's epochs")

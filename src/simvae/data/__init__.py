@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from simvae.data.base import Dataset, ImageSet, split_train_val
 from simvae.data.canvas import load_canvas_dataset
@@ -16,6 +18,7 @@ from simvae.data.folder import list_folder, load_folder
 from simvae.data.mnist import find_idx_dir, load_idx_dataset
 from simvae.data.npz import find_npz, load_npz
 from simvae.data.shapes import load_shapes
+from simvae.data.tensors import CUSTOM, from_python
 from simvae.errors import DataError
 
 
@@ -80,8 +83,26 @@ DATASETS: dict[str, DatasetEntry] = {
 }
 
 
+@contextmanager
+def provided(data: Any, progress: bool = True) -> Iterator[None]:
+    """Within the block, `data.name=custom` is `data` (see simvae.data.tensors), converted once here."""
+    if CUSTOM in DATASETS:
+        raise DataError("data is already provided (a simvae.train or evaluate call is running in this process): "
+                        "pass data= to one call at a time")
+    converted = from_python(data, progress)
+    DATASETS[CUSTOM] = DatasetEntry(lambda root, val_fraction, split_seed: converted.dataset(val_fraction, split_seed),
+                                    lambda root: converted.source, f"passed from Python: {converted.source}")
+    try:
+        yield
+    finally:
+        del DATASETS[CUSTOM]
+
+
 def load_dataset(name: str, root: str | Path | None = None, val_fraction: float = 0.1, split_seed: int = 0,
                  image_size: int | None = None) -> Dataset:
+    if name == CUSTOM and name not in DATASETS:
+        raise DataError(f"data.name={CUSTOM} is data passed from Python: pass it again, simvae.train(..., data=...) or "
+                        "simvae.evaluate(path, data=...) (the command line cannot read it)")
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; available: {sorted(DATASETS)} (see `simvae data`)")
     entry = DATASETS[name]

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from simvae.config import RunConfig
+from simvae.config import RunConfig, merge, read_yaml_file, saved_config
 from simvae.errors import ConfigError
 from simvae.evaluation import figures
 from simvae.evaluation.data import EvalData
@@ -29,8 +29,10 @@ from simvae.evaluation.probes import (
 )
 from simvae.output import atomic_write, markdown_table, write_json
 from simvae.runs import Setup, load_trained
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 from simvae.runs import loggers as run_loggers
-from simvae.runs.rundir import HISTORY
+from simvae.runs.rundir import CONFIG, HISTORY
+from simvae.runs.setup import training_device
 
 PROBES = ("linear", "mlp", "knn", "gmm")
 DISENTANGLEMENT_COLUMNS = {"dci_disentanglement": "DCI disentanglement", "dci_completeness": "DCI completeness",
@@ -186,36 +188,115 @@ def evaluate_run(run_dir: str | Path, progress: bool = True, device: str | torch
     accuracies results.md reports (val, test); `data` probes another labelled dataset of the same image
     shape instead of the run's own (the run's data are then not read), into files named after it
     (metrics-<name>.json, ...). metrics.json records all of them.
+
+    The weights and the data are read only when needed: embeddings.npz of the same checkpoint step and training
+    subset is probed again as it is (figures, when eval.figures, still need the model); a directory holding
+    embeddings.npz and config.yaml but no checkpoint is probed from them alone (no figures).
     """
+    run_dir, names = Path(run_dir), output_names(data)
+    check_splits(splits)
+    if not (run_dir / CHECKPOINT).is_file() and (run_dir / names["embeddings"]).is_file():
+        return evaluate_saved_embeddings(run_dir, names, overrides, splits, progress)
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+    config = saved_config(checkpoint["config"], overrides)
+    data_name = data.name if data else config.data.name
+    wanted = {"step": checkpoint["step"], "dataset": data_name, "root": data.root if data else config.data.root,
+              "max_train": config.eval.max_train}
+    embeddings = matching_embeddings(run_dir / names["embeddings"], wanted)
+    setup = None
+    if embeddings is None or config.eval.figures:
+        config, setup = load_trained(run_dir, device, overrides, data.load if data else None)
+    device = next(setup.method.parameters()).device if setup else torch.device(device or training_device(config))
+    if embeddings is None:
+        embeddings = embed_splits(setup, config.eval.max_train, device, run_record(config, setup, data))
+        embeddings.save(run_dir / names["embeddings"])
+    source = {"name": data_name, "root": data.root if data else config.data.root, "run_data": data is None}
+    payload = probe_and_write(embeddings, config, run_dir, names, device, splits, progress, source)
+    if setup is not None and config.eval.figures:
+        write_figures(setup, config, run_dir, run_dir / names["figures"])
+    if setup is not None and data is None:
+        log_evaluation(setup, config, run_dir, payload["results"])
+    return payload
+
+
+def export_embeddings(run_dir: str | Path, out: str | Path, device: str | torch.device | None = None,
+                      overrides: dict[str, Any] | None = None, data: EvalData | None = None) -> Embeddings:
+    """Write the run's embeddings (every representation; the probes' train subset, val and test, with labels) to
+    `out` (`simvae embed RUN --out FILE`): the run's saved ones when they match its checkpoint, else embedded now."""
     run_dir = Path(run_dir)
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+    config = saved_config(checkpoint["config"], overrides)
+    data_name = data.name if data else config.data.name
+    wanted = {"step": checkpoint["step"], "dataset": data_name, "root": data.root if data else config.data.root,
+              "max_train": config.eval.max_train}
+    embeddings = matching_embeddings(run_dir / output_names(data)["embeddings"], wanted)
+    if embeddings is None:
+        config, setup = load_trained(run_dir, device, overrides, data.load if data else None)
+        embeddings = embed_splits(setup, config.eval.max_train, next(setup.method.parameters()).device,
+                                  run_record(config, setup, data))
+    embeddings.save(out)
+    return embeddings
+
+
+def run_record(config: RunConfig, setup: Setup, data: EvalData | None) -> dict[str, Any]:
+    """What an embeddings file says of where it came from (and what `matching_embeddings` compares)."""
+    return {"method": config.method.name, "dataset": data.name if data else config.data.name,
+            "root": data.root if data else config.data.root, "step": setup.step, "finished": setup.finished,
+            "seed": config.train.seed, "max_train": config.eval.max_train}
+
+
+def check_splits(splits: tuple[str, ...]) -> None:
     bad = [split for split in splits if split not in REPORTED_SPLITS]
     if not splits or bad:
         raise ConfigError(f"--splits {','.join(splits)} is invalid: report some of {', '.join(REPORTED_SPLITS)} "
                           "(probes always fit on train and choose their settings on val)")
-    config, setup = load_trained(run_dir, device, overrides, data.load if data else None)
-    device = next(setup.method.parameters()).device
-    names = output_names(data)
-    data_name = setup.dataset.name if data else config.data.name
-    meta = {"method": config.method.name, "dataset": data_name, "step": setup.step, "seed": config.train.seed,
-            "max_train": config.eval.max_train}
-    embeddings = embed_splits(setup, config.eval.max_train, device, meta)
-    embeddings.save(run_dir / names["embeddings"])
+
+
+def matching_embeddings(path: Path, wanted: dict[str, Any]) -> Embeddings | None:
+    """The saved embeddings if their record matches `wanted` (checkpoint step, data, training subset), else None."""
+    if not path.is_file():
+        return None
+    embeddings = Embeddings.load(path)
+    return embeddings if all(embeddings.meta.get(key) == value for key, value in wanted.items()) else None
+
+
+def evaluate_saved_embeddings(run_dir: Path, names: dict[str, str], overrides: dict[str, Any] | None,
+                              splits: tuple[str, ...], progress: bool) -> dict[str, Any]:
+    """Probe a directory's embeddings.npz with its config.yaml (or an embeddings file's own record), no weights."""
+    embeddings = Embeddings.load(run_dir / names["embeddings"])
+    meta = embeddings.meta
+    saved = read_yaml_file(run_dir / CONFIG, "run config") if (run_dir / CONFIG).is_file() else \
+        {"method": {"name": meta.get("method", "simvae")}, "train": {"seed": meta.get("seed", 0)}}
+    config = saved_config(saved, merge(overrides or {}, {"eval": {"figures": False}}))
+    source = {"name": meta.get("dataset"), "root": None, "run_data": True, "embeddings": str(run_dir / names["embeddings"])}
+    return probe_and_write(embeddings, config, run_dir, names, torch.device("cpu"), splits, progress, source)
+
+
+def evaluate_embeddings_file(path: str | Path, overrides: dict[str, Any] | None = None, splits: tuple[str, ...] = ("test",),
+                             progress: bool = True) -> dict[str, Any]:
+    """Probe an embeddings file (`simvae eval FILE.npz`, e.g. one a reproduce report keeps) with the evaluation
+    settings `overrides`; writes FILE's metrics and results beside it (<stem>.metrics.json, <stem>.results.md)."""
+    path = Path(path)
+    check_splits(splits)
+    names = {"embeddings": path.name, "metrics": f"{path.stem}.metrics.json", "results": f"{path.stem}.results.md"}
+    return evaluate_saved_embeddings(path.parent, names, overrides, splits, progress)
+
+
+def probe_and_write(embeddings: Embeddings, config: RunConfig, out: Path, names: dict[str, str], device: torch.device,
+                    splits: tuple[str, ...], progress: bool, source: dict[str, Any]) -> dict[str, Any]:
+    """Every probe of `embeddings`; metrics (JSON) and results (Markdown) written into `out` under `names`."""
+    meta, data_name = embeddings.meta, source["name"]
     evaluation = evaluate(embeddings, config, device, progress, data_name)
-    results, classes = evaluation["results"], embeddings.num_classes
+    classes = embeddings.num_classes
     payload = {"method": config.method.name, "dataset": data_name, "num_classes": classes,
-               "step": setup.step, "finished": setup.finished,
-               "eval": dataclasses.asdict(config.eval), "device": str(device), "splits": list(splits),
-               "data": {"name": data_name, "root": data.root if data else config.data.root, "run_data": data is None},
+               "step": meta.get("step"), "finished": meta.get("finished", True),
+               "eval": dataclasses.asdict(config.eval), "device": str(device), "splits": list(splits), "data": source,
                **{key: evaluation[key] for key in ("sizes", "unmeasurable", "results", "disentanglement")}}
-    write_json(run_dir / names["metrics"], payload)
-    text = results_table(results, classes, f"{config.method.name} on {data_name}", splits)
+    write_json(out / names["metrics"], payload)
+    text = results_table(evaluation["results"], classes, f"{config.method.name} on {data_name}", splits)
     if evaluation["disentanglement"]:
         text += "\n" + disentanglement_table(evaluation["disentanglement"], list(classes))
-    atomic_write(run_dir / names["results"], lambda file: file.write((text + "\n").encode()))
-    if config.eval.figures:
-        write_figures(setup, config, run_dir, run_dir / names["figures"])
-    if data is None:
-        log_evaluation(setup, config, run_dir, results)
+    atomic_write(out / names["results"], lambda file: file.write((text + "\n").encode()))
     return payload
 
 

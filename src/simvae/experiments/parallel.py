@@ -4,8 +4,8 @@ With N > 1, each run trains and is evaluated in its own process ("spawn": a fres
 shared with the parent) with one torch thread (`train.threads=1`, an execution setting that is not part of
 a run's identity) and one thread for scikit-learn's native libraries, so N runs share N cores without
 oversubscribing them. Workers draw no progress bars; the parent prints one line per finished run. Finished
-runs are skipped before any process starts, and interrupted ones resume, exactly as with one job. A failing
-run stops the others from starting (those running finish) and its error is raised in the parent.
+runs are skipped before any process starts, and interrupted ones resume, exactly as with one job. A failing (or
+interrupted) run stops the others from starting (those running finish) and its error is raised in the parent.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,15 +61,32 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, progress: bool = True) -> None:
             run_one(job.config, job.run_dir, progress)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(n_jobs, max(1, len(todo))), mp_context=context, initializer=limit_threads) as pool:
-        futures: dict[Future, Job] = {pool.submit(run_quietly, single_threaded(job.config).to_dict(), job.run_dir): job
-                                      for job in todo}
+    workers = min(n_jobs, max(1, len(todo)))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=limit_threads) as pool:
+        # at most `workers` runs are submitted at a time: the pool queues submitted runs ahead of its workers, so
+        # submitting all of them would let queued runs start after one failed or was interrupted
+        waiting = iter(todo)
+        running: dict[Future, Job] = {}
+
+        def submit_next() -> None:
+            job = next(waiting, None)
+            if job is not None:
+                running[pool.submit(run_quietly, single_threaded(job.config).to_dict(), job.run_dir)] = job
+
+        for _ in range(workers):
+            submit_next()
         index, label = 0, "a run"
         try:
-            for index, future in enumerate(as_completed(futures), 1):
-                label = futures[future].label
-                seconds = future.result()
-                print(f"[{index}/{len(todo)}] finished {label} in {seconds / 60:.1f} min", flush=True)
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:  # a failure raises here, before another run is submitted
+                    label = running[future].label
+                    future.result()
+                for future in done:
+                    index += 1
+                    print(f"[{index}/{len(todo)}] finished {running.pop(future).label} in {future.result() / 60:.1f} min",
+                          flush=True)
+                    submit_next()
         except BaseException:
             print(f"[{index}/{len(todo)}] stopped at {label}; waiting for the runs in progress to stop", file=sys.stderr, flush=True)
             pool.shutdown(wait=True, cancel_futures=True)

@@ -171,6 +171,10 @@ def section_lines(section: dict[str, Any]) -> list[str]:
         lines += ["### Ablations of SimVAE (linear probe, test accuracy %, mean ± std over seeds)", ""]
         for ablation in section["ablations"]:
             lines += ablation_lines(ablation, protocols["linear"])
+    if section.get("embeddings"):
+        lines += ["### Embeddings", "", f"Every run's probed representation (train subset, val and test, float16, with "
+                  f"every label) is kept in `{dataset}/embeddings/<method>-seed<k>.npz`: probe a table again without the "
+                  "runs, e.g. `simvae eval " + next(iter(section["embeddings"].values()))[0] + " eval.mlp_steps=5000`.", ""]
     lines += ["### Figures (first seed)", ""]
     for method, figures in section["figures"].items():
         lines += [f"#### {method}", ""]

@@ -23,6 +23,7 @@ from simvae.config_files import GRID, find_config
 from simvae.data import DATASETS
 from simvae.errors import ConfigError
 from simvae.evaluation.diagnostics import diagnose_run
+from simvae.evaluation.embeddings import EMBEDDINGS, Embeddings
 from simvae.experiments.compare import compare, mean_std, measurable_classes, run_one, seeds_text, summarise
 from simvae.experiments.parallel import Job, run_jobs
 from simvae.experiments.report import write_report
@@ -244,6 +245,21 @@ def collect_figures(out: Path, seeds: dict[str, list[int]]) -> dict[str, dict[st
     return found
 
 
+def collect_embeddings(out: Path, seeds: dict[str, list[int]]) -> dict[str, list[str]]:
+    """Copy each run's primary representation (embeddings.npz without the projection head's) next to the report as
+    embeddings/<method>-seed<k>.npz: a few MB per dataset, kept in git, so anyone can probe a table again
+    (`simvae eval FILE.npz eval.key=value`) without the runs."""
+    found: dict[str, list[str]] = {}
+    for method, method_seeds in seeds.items():
+        for seed in method_seeds:
+            saved = Embeddings.load(out / method / f"seed{seed}" / EMBEDDINGS)
+            target = out / "embeddings" / f"{method}-seed{seed}.npz"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            saved.representations(list(saved.codes)[:1]).save(target)
+            found.setdefault(method, []).append(str(target.relative_to(out.parent)))
+    return found
+
+
 def reproduce(grid: Grid, budget: str, out: str | Path, datasets: list[str] | None = None,
               ablations: list[str] | None = None, progress: bool = True, jobs: int = 1) -> Path:
     """Run the grid (and the chosen ablations) under `budget` into `out`, `jobs` runs at a time; returns the
@@ -271,6 +287,7 @@ def reproduce(grid: Grid, budget: str, out: str | Path, datasets: list[str] | No
             "ablations": [run_ablation(grid, dataset, budget, name, out / dataset, progress)
                           for name in grid.dataset_ablations(budget, dataset, ablations)],
             "figures": collect_figures(out / dataset, seeds),
+            "embeddings": collect_embeddings(out / dataset, seeds),
             "config": grid.config(dataset, budget, grid.methods[0], seeds[grid.methods[0]][0]).to_dict(),
         })
     payload = {"budget": budget, "methods": grid.methods, "seeds": seeds, "sections": sections,

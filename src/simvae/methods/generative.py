@@ -11,6 +11,7 @@ from simvae.fields import bounded
 from simvae.methods.base import Method, MethodConfig, ModelSpec, upcast
 from simvae.methods.likelihood import log_likelihood
 from simvae.nets import BACKBONES
+from simvae.scalars import scalar
 
 
 @dataclass
@@ -36,16 +37,16 @@ class GenerativeMethod(Method):
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
         return mu, logvar
 
-    def log_likelihood(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def log_likelihood(self, logits: torch.Tensor, x: torch.Tensor, sample_dims: int = 1) -> torch.Tensor:
         # likelihood terms stay in (at least) float32 even under mixed precision
-        return log_likelihood(upcast(logits), upcast(x), self.likelihood, self.config.log_var_x)
+        return log_likelihood(upcast(logits), upcast(x), self.likelihood, self.config.log_var_x, sample_dims)
 
     def encode_views(self, views: torch.Tensor) -> dict[str, torch.Tensor]:
         """Encode, sample (reparameterised) and decode every view; outputs keep the (B, J) layout."""
         batch, n_views = views.shape[:2]
         flat = views.flatten(0, 1)
         mu, logvar = self.encode(flat)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        z = mu + torch.randn_like(mu) * (logvar * scalar(0.5, logvar)).exp()
         logits = self.decoder(z)
         unflat = lambda t: t.view(batch, n_views, *t.shape[1:])  # noqa: E731
         return {"mu": unflat(upcast(mu)), "logvar": unflat(upcast(logvar)), "z": unflat(upcast(z)), "logits": unflat(logits)}

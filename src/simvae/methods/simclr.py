@@ -23,7 +23,7 @@ class SimCLRConfig(DiscriminativeConfig):
 
 
 def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
-    """NT-Xent (normalised temperature-scaled cross-entropy) for z of shape (B, J, p), J >= 2.
+    """NT-Xent (normalised temperature-scaled cross-entropy) for z of shape (B, J, p), J >= 2 -> a scalar (nats).
 
     The N = B*J embeddings are L2-normalised and s_ab = cos(z_a, z_b) / temperature. Each embedding a
     is an anchor; its positives P(a) are the J - 1 other views of the same image and its denominator

@@ -6,6 +6,7 @@ with p(z_1..J) = integral p(y) prod_j N(z_j; y, sigma2 I) dy.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -15,6 +16,7 @@ import torch
 from simvae.fields import bounded
 from simvae.methods.generative import GenerativeConfig, GenerativeMethod
 from simvae.methods.likelihood import gaussian_entropy
+from simvae.scalars import scalar
 
 
 @dataclass
@@ -26,7 +28,7 @@ class SimVAEConfig(GenerativeConfig):
 
 
 def simvae_log_prior(z: torch.Tensor, sigma2: float, p_y: str = "gaussian", y_marginal: str = "plugin") -> torch.Tensor:
-    """log p(z_1..J) per sample, for z of shape (B, J, d).
+    """log p(z_1..J) per sample, in nats: z (B, J, d) -> (B,).
 
     With zbar the mean over views, sum_j |z_j - y|^2 = sum_j |z_j - zbar|^2 + J |zbar - y|^2, so
     - plugin (official code): y := zbar, log p = sum_j log N(z_j; zbar, sigma2 I) + log p(y = zbar);
@@ -37,17 +39,22 @@ def simvae_log_prior(z: torch.Tensor, sigma2: float, p_y: str = "gaussian", y_ma
     A flat p(y) has no normaliser: its log density is taken as 0.
     """
     _, n_views, dim = z.shape
-    zbar = z.mean(dim=1)
-    spread = (z - zbar.unsqueeze(1)).pow(2).sum(dim=(1, 2))
-    within = -0.5 * spread / sigma2 - 0.5 * n_views * dim * math.log(2 * math.pi * sigma2)
-    mean_sq = zbar.pow(2).sum(-1)
+    number = functools.partial(scalar, like=z)  # one operator per use where a Python number costs five
+    zbar = z.mean(dim=1, keepdim=True)  # (B, 1, d)
+    deviation = z - zbar
+    spread = (deviation * deviation).sum(dim=(1, 2))  # x * x is what .pow(2) computes, in one operator (pow: 3)
+    half_spread = spread * number(-0.5) / number(sigma2)
+    within = half_spread - number(0.5 * n_views * dim * math.log(2 * math.pi * sigma2))
+    if p_y == "uniform":  # a flat p(y): log p(y) = 0
+        if y_marginal == "plugin":
+            return within
+        return within + number(0.5 * dim * math.log(2 * math.pi * sigma2 / n_views))
+    mean_sq = (zbar * zbar).sum(dim=(1, 2))
     if y_marginal == "plugin":
-        log_p_y = -0.5 * mean_sq - 0.5 * dim * math.log(2 * math.pi) if p_y == "gaussian" else torch.zeros_like(mean_sq)
-        return within + log_p_y
-    if p_y == "uniform":
-        return within + 0.5 * dim * math.log(2 * math.pi * sigma2 / n_views)
+        return within + (mean_sq * number(-0.5) - number(0.5 * dim * math.log(2 * math.pi)))
     log_det = (n_views - 1) * math.log(sigma2) + math.log(sigma2 + n_views)
-    return -0.5 * spread / sigma2 - 0.5 * mean_sq / (1 + sigma2 / n_views) - 0.5 * dim * (n_views * math.log(2 * math.pi) + log_det)
+    return (half_spread + mean_sq * number(-0.5) / number(1 + sigma2 / n_views)
+            - number(0.5 * dim * (n_views * math.log(2 * math.pi) + log_det)))
 
 
 def simvae_terms(
@@ -59,12 +66,14 @@ def simvae_terms(
     log-variance and the reparameterised samples. Returns reconstruction, entropy, prior, elbo
     (their sum, per image, in nats) and loss = -(recon_weight * reconstruction + entropy + prior).
     """
-    reconstruction = log_px.sum(1).mean()
-    entropy = gaussian_entropy(logvar, config.pi_entropy).sum(1).mean()
-    prior = simvae_log_prior(z, config.sigma2, config.p_y, config.y_marginal).mean()
+    batch = scalar(len(log_px), log_px)
+    reconstruction = log_px.sum() / batch  # one reduction where .sum(1).mean() takes two
+    entropy = gaussian_entropy(logvar, config.pi_entropy).sum() / batch
+    prior = simvae_log_prior(z, config.sigma2, config.p_y, config.y_marginal).mean()  # one kernel on a GPU
+    entropy_and_prior = entropy + prior
     return {
-        "loss": -(config.recon_weight * reconstruction + entropy + prior),
-        "elbo": reconstruction + entropy + prior,
+        "loss": -(reconstruction * scalar(config.recon_weight, reconstruction) + entropy_and_prior),
+        "elbo": reconstruction + entropy_and_prior,
         "reconstruction": reconstruction,
         "entropy": entropy,
         "prior": prior,
@@ -79,7 +88,7 @@ class SimVAE(GenerativeMethod):
 
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.encode_views(views)
-        log_px = self.log_likelihood(out["logits"].flatten(0, 1), views.flatten(0, 1)).view(views.shape[:2])
+        log_px = self.log_likelihood(out["logits"], views, sample_dims=2)  # (B, J)
         return simvae_terms(log_px, out["logvar"], out["z"], self.config)
 
     def sample_latents(self, n: int) -> torch.Tensor:

@@ -27,13 +27,13 @@ class VICRegConfig(DiscriminativeConfig):
 
 
 def vicreg_variance(z: torch.Tensor, eps: float = 1e-4, target_std: float = 1.0) -> torch.Tensor:
-    """v(Z) = mean_d max(0, target_std - sqrt(Var(z_d) + eps)) for z (N, D), unbiased variance."""
+    """v(Z) = mean_d max(0, target_std - sqrt(Var(z_d) + eps)) for z (N, D), unbiased variance -> a scalar."""
     std = torch.sqrt(z.var(dim=0) + eps)
     return F.relu(target_std - std).mean()
 
 
 def vicreg_covariance(z: torch.Tensor) -> torch.Tensor:
-    """c(Z) = sum of squared off-diagonal entries of Cov(Z) / D, for z (N, D), Cov with 1/(N-1)."""
+    """c(Z) = sum of squared off-diagonal entries of Cov(Z) / D, for z (N, D), Cov with 1/(N-1) -> a scalar."""
     n, dim = z.shape
     centred = z - z.mean(dim=0)
     cov = centred.T @ centred / (n - 1)
@@ -64,13 +64,31 @@ def vicreg_terms(
     return {"loss": loss, "invariance": invariance, "variance": variance, "covariance": covariance}
 
 
-class VICReg(DiscriminativeMethod):
-    """Encoder + projection head ("expander") trained with VICReg.
+def vicreg_view_terms(
+    z: torch.Tensor,
+    sim_weight: float = 25.0,
+    var_weight: float = 25.0,
+    cov_weight: float = 1.0,
+    eps: float = 1e-4,
+    target_std: float = 1.0,
+) -> dict[str, torch.Tensor]:
+    """VICReg's terms for J >= 2 views: z (B, J, D), B >= 2 -> the mean over the J(J-1)/2 view pairs (i < j) of
+    `vicreg_terms(z[:, i], z[:, j])`: scalars loss, invariance, variance, covariance (ordered or unordered pairs give
+    the same mean: the terms are symmetric). At J = 2 it is exactly `vicreg_terms(z[:, 0], z[:, 1])`.
+    """
+    n_views = z.shape[1]
+    if n_views < 2:
+        raise ValueError(f"VICReg needs J >= 2 views per image, got z of shape {tuple(z.shape)}")
+    pairs = [vicreg_terms(z[:, i], z[:, j], sim_weight, var_weight, cov_weight, eps, target_std)
+             for i in range(n_views) for j in range(i + 1, n_views)]
+    return {key: torch.stack([p[key] for p in pairs]).mean() for key in pairs[0]}
 
-    For J > 2 views the terms are averaged over all pairs of views (ordered or unordered gives the
-    same mean: the terms are symmetric). Under DDP the embeddings of all ranks are gathered (with
-    gradient) before the terms are computed, so the variance/covariance statistics (and the loss)
-    are those of the union batch (simvae.distributed).
+
+class VICReg(DiscriminativeMethod):
+    """Encoder + projection head ("expander") trained with VICReg, the terms averaged over view pairs
+    (`vicreg_view_terms`). Under DDP the embeddings of all ranks are gathered (with gradient) before the
+    terms are computed, so the variance/covariance statistics (and the loss) are those of the union batch
+    (simvae.distributed).
     """
 
     Config = VICRegConfig
@@ -81,11 +99,4 @@ class VICReg(DiscriminativeMethod):
         c = self.config
         z = self.embed_views(views)
         with full_precision(z):
-            z = gather_with_grad(z)
-            n_views = z.shape[1]
-            pairs = [
-                vicreg_terms(z[:, i], z[:, j], c.sim_weight, c.var_weight, c.cov_weight, c.eps, c.target_std)
-                for i in range(n_views)
-                for j in range(i + 1, n_views)
-            ]
-            return {key: torch.stack([p[key] for p in pairs]).mean() for key in pairs[0]}
+            return vicreg_view_terms(gather_with_grad(z), c.sim_weight, c.var_weight, c.cov_weight, c.eps, c.target_std)

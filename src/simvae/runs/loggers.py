@@ -1,15 +1,18 @@
 """Standard experiment logs in the run directory, through Lightning Fabric's loggers: CSV
-(RUN/logs/csv/version_N/metrics.csv, one version per session) and TensorBoard (RUN/logs/tensorboard;
-`pip install simvae[tensorboard]`), chosen by `train.loggers`.
+(RUN/logs/csv/version_N/metrics.csv, one version per session), TensorBoard (RUN/logs/tensorboard;
+`pip install simvae[tensorboard]`) and Weights & Biases (RUN/logs/wandb, `simvae.runs.wandb_log`;
+`pip install simvae[wandb]`), chosen by `train.loggers`.
 
-They receive the loss-curve points (every `train.log_every` steps), the probe results at the end and, in
-TensorBoard, reconstructions and samples as images. `train_history.json` and `metrics.json` stay the
+They receive the loss-curve points and the learning rate (every `train.log_every` steps), the probe results at the
+end and, in TensorBoard and W&B, reconstructions and samples as images. `train_history.json` and `metrics.json` stay the
 source of simvae's own tables and figures. A resumed run appends to the same logs; points logged after the
 last checkpoint of an interrupted run appear twice (the resumed run logs them again).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,11 +33,20 @@ def _tensorboard(run_dir: Path) -> Logger:
                           "(or tensorboardX), or set train.loggers=[csv]") from None
 
 
+def _wandb(run_dir: Path) -> Logger:
+    if importlib.util.find_spec("wandb") is None:
+        raise ConfigError("train.loggers names wandb, which is not installed: `pip install simvae[wandb]`, "
+                          "or drop wandb from train.loggers")
+    # imported only here: wandb takes a second to import, which no run that does not log to it should pay
+    return importlib.import_module("simvae.runs.wandb_log").WandbLogger(run_dir / LOG_DIR / "wandb")
+
+
 LOGGERS = {
     # a new CSV version per session (training, each resume, each evaluation): Lightning's CSV writer
     # deletes an existing metrics.csv; TensorBoard keeps one directory and reads every event file in it
     "csv": lambda run_dir: CSVLogger(root_dir=run_dir / LOG_DIR, name="csv", flush_logs_every_n_steps=1),
     "tensorboard": _tensorboard,
+    "wandb": _wandb,
 }
 
 
@@ -57,12 +69,14 @@ def probe_metrics(results: dict[str, Any]) -> dict[str, float]:
 
 
 def log_images(loggers: list[Logger], tag: str, images: torch.Tensor, step: int) -> None:
-    """A grid of images (N, C, H, W) in [0, 1], for the loggers that show images (TensorBoard)."""
+    """A grid of images (N, C, H, W) in [0, 1], for the loggers that show images (TensorBoard, W&B)."""
     rows = images.clamp(0, 1).cpu()
     grid = torch.cat(list(rows), dim=-1)  # one row of N images side by side: (C, H, N * W)
     for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.experiment.add_image(tag, grid, step)
+        elif logger.name == "wandb":
+            logger.log_image(tag, grid, step)
 
 
 def close(loggers: list[Logger]) -> None:

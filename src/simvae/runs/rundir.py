@@ -20,6 +20,7 @@ import yaml
 
 from simvae.config import RunConfig
 from simvae.errors import RunDirError
+from simvae.nets.custom import class_name
 from simvae.output import atomic_write, remove_stale_temporaries, write_json
 
 PACKAGES = ("simvae", "torch", "lightning-fabric", "scikit-learn", "numpy")
@@ -71,11 +72,17 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def write_run_header(run_dir: Path, config: RunConfig, data_source: str) -> None:
-    """config.yaml and provenance.json of a new run; `data_source` is where the data was actually read."""
+def network_classes(method: torch.nn.Module) -> dict[str, str]:
+    """{"encoder": its class, qualified by module, "decoder": ...}: what a run's networks are, your own ones included."""
+    return {role: class_name(getattr(method, role)) for role in ("encoder", "decoder") if hasattr(method, role)}
+
+
+def write_run_header(run_dir: Path, config: RunConfig, data_source: str, networks: dict[str, str] | None = None) -> None:
+    """config.yaml and provenance.json of a new run; `data_source` is where the data was actually read, `networks`
+    the classes of its networks (`network_classes`)."""
     text = yaml.safe_dump(config.to_dict(), sort_keys=False).encode()
     atomic_write(run_dir / CONFIG, lambda file: file.write(text))
-    write_json(run_dir / PROVENANCE, {**provenance(), "data_source": data_source})
+    write_json(run_dir / PROVENANCE, {**provenance(), "data_source": data_source, "networks": networks or {}})
 
 
 def record_resume(run_dir: Path, changed: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from simvae.data import Dataset, ImageSet, load_dataset
 from simvae.errors import ConfigError
 from simvae.methods import METHODS, Method, ModelSpec, build_method
 from simvae.nets import BACKBONES, backbone_for
+from simvae.nets.custom import CUSTOM
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
 
 
@@ -97,6 +98,9 @@ def load_trained(run_dir: str | Path, device: str | torch.device | None = None, 
     try:
         setup.method.load_state_dict(saved["model"])
     except RuntimeError:
+        if config.net.backbone == CUSTOM:
+            raise ConfigError(f"the encoder/decoder passed do not fit {run_dir}'s trained weights: pass modules of the "
+                              "architecture it was trained with (its provenance.json names their classes)") from None
         if dataset is None:
             raise
         raise ConfigError(f"{dataset.name}'s images {'x'.join(map(str, dataset.image_shape))} do not fit the run's "

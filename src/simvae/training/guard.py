@@ -42,7 +42,8 @@ class TermLog:
             self.window = torch.empty(self.capacity, len(values), dtype=values[0].dtype, device=self.device)
         if len(self.steps) == len(self.window):
             self.window = torch.cat([self.window, torch.empty_like(self.window)])
-        torch.stack(values, out=self.window[len(self.steps)])
+        # a row of (1,) views is torch.stack's result in fewer operators (stack unsqueezes each term: two per term)
+        torch.cat([value.view(1) for value in values], out=self.window[len(self.steps)])
         self.steps.append(step)
 
     def flush(self, checkpoints: GoodCheckpoints, config: RunConfig, epoch: int) -> dict[str, float]:

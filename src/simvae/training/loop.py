@@ -44,7 +44,7 @@ from simvae.runs.checkpoint import (
     rng_state,
     save_atomic,
 )
-from simvae.runs.rundir import HISTORY, RunDirLock, write_run_header
+from simvae.runs.rundir import HISTORY, RunDirLock, network_classes, write_run_header
 from simvae.runs.setup import Setup, build, data_spec
 from simvae.training.guard import (
     GoodCheckpoints,
@@ -53,6 +53,7 @@ from simvae.training.guard import (
     interrupted,
     reduce_flag,
 )
+from simvae.training.schedule import lr_at
 from simvae.training.speed import (
     CompiledForward,
     fallback_reporter,
@@ -97,6 +98,11 @@ def make_optimizer(method: Method, config: RunConfig, device: torch.device | Non
     fused = device is not None and device.type == "cuda"
     return torch.optim.Adam(method.parameters(), lr=t.lr, eps=t.adam_eps, weight_decay=t.weight_decay,
                             fused=fused or None)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def train_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, views: torch.Tensor, labels: torch.Tensor,
@@ -231,7 +237,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
     else:
         state, saved_images_per_step = new_state(), t.batch_size * world
         if fabric.is_global_zero:
-            write_run_header(run_dir, config, setup.dataset.source)
+            write_run_header(run_dir, config, setup.dataset.source, network_classes(setup.method))
     if progress and fabric.is_global_zero:
         print(f"data: {setup.dataset.source}")  # the files actually read (also in provenance.json)
     model, optimizer = fabric.setup(setup.method, optimizer)
@@ -265,6 +271,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
         while state["step"] < total_steps and not state["finished"]:
             epoch = state["step"] // steps_per_epoch
             for index in batch_indices(len(images), t.batch_size, epoch, t.seed, world, rank)[state["step"] % steps_per_epoch:]:
+                set_lr(optimizer, lr_at(state["step"], total_steps, steps_per_epoch, t))
                 setup.method.on_step_start(state["step"], total_steps)
                 terms = compiled.run(lambda: loop_step(fabric, model, optimizer, augmenter, images, labels, index,  # noqa: B023
                                                        local_crops))
@@ -283,7 +290,8 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
                     if at_log:
                         point = log.point(step, steps_per_epoch, (step - 1) % t.log_every + 1)
                         state["history"].append(point)
-                        run_loggers.log_metrics(loggers, {f"train/{k}": v for k, v in point.items() if k != "step"}, step)
+                        run_loggers.log_metrics(loggers, {**{f"train/{k}": v for k, v in point.items() if k != "step"},
+                                                          "train/lr": lr_at(step - 1, total_steps, steps_per_epoch, t)}, step)
                         state["running"] = {}
                         bar.set_postfix({k: f"{v:.3g}" for k, v in point.items() if k not in ("step", "epoch")}, refresh=False)
                 bar.update(1)
