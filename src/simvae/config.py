@@ -19,7 +19,7 @@ from typing import Any, Literal
 import torch
 import yaml
 
-from simvae.augment import PRESETS, check_ops
+from simvae.augment import PRESETS, LocalCrops, check_local_crops, check_ops
 from simvae.config_files import find_config
 from simvae.config_keys import EXECUTION_KEYS, MONITOR_KEYS, RESUME_KEYS, TRAINING_SECTIONS  # noqa: F401  (re-exported)
 from simvae.data import DATASETS
@@ -54,6 +54,9 @@ class AugmentConfig:
     # operations and their parameters, e.g. [{crop: {scale: [0.4, 1]}}, {hflip: {p: 0.5}}]; replaces the
     # preset when non-empty (docs/augmentations.md)
     ops: list[dict[str, Any]] | None = None
+    # multi-crop (dino, swav): {number, size, scale} of the small views beside the J global ones; null = none. Other
+    # methods take the global views only, and their resolved config records null here
+    local_crops: LocalCrops | None = field(default_factory=LocalCrops)
 
 
 @dataclass
@@ -157,6 +160,8 @@ class RunConfig:
                                   f"available: auto, {', '.join(sorted(known))}")
         if self.augment.ops is not None:
             check_ops(self.augment.ops)
+        if self.augment.local_crops is not None:
+            check_local_crops(self.augment.local_crops)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -302,6 +307,8 @@ def config_from_dict(values: dict[str, Any]) -> RunConfig:
                           f"available methods: {sorted(METHODS)}")
     config = build_dataclass(RunConfig, values, "")
     config.method = build_dataclass(type(method_config(name)), {"name": name, **method_values}, "method")
+    if not METHODS[name].uses_local_crops:
+        config.augment.local_crops = None  # what the run uses, so a shared augment section leaves other runs as they were
     config.validate()
     return config
 

@@ -35,7 +35,11 @@ from simvae.methods.moco import moco_loss
 from simvae.methods.byol import byol_loss
 from simvae.methods.simsiam import simsiam_loss
 
-# discriminative: DINO, SwAV and Barlow Twins are added here with their method files (#21)
+# latent clustering: DINO (student against a centred, sharpened teacher), SwAV (swapped Sinkhorn-Knopp codes);
+# redundancy reduction: Barlow Twins
+from simvae.methods.dino import cosine_momentum, dino_loss, updated_center
+from simvae.methods.swav import sinkhorn, swav_loss
+from simvae.methods.barlowtwins import barlow_twins_terms
 
 # helpers of the multi-view and momentum methods
 from simvae.methods.discriminative import ema_update, ordered_pair_mean
@@ -44,8 +48,9 @@ from simvae.methods.discriminative import ema_update, ordered_pair_mean
 from simvae.methods.supervised import supervised_terms
 
 __all__ = [
-    "SimVAEConfig", "byol_loss", "crvae_terms", "ema_update", "gaussian_entropy", "kl_gaussians",
+    "SimVAEConfig", "barlow_twins_terms", "byol_loss", "cosine_momentum", "crvae_terms", "dino_loss", "ema_update", "gaussian_entropy", "kl_gaussians",
     "kl_to_standard_normal", "log_likelihood", "moco_loss", "nt_xent", "ordered_pair_mean", "pairwise_posterior_kl",
-    "simsiam_loss", "simvae_log_prior", "simvae_terms", "supervised_terms", "vae_kl", "vae_terms",
+    "simsiam_loss", "simvae_log_prior", "simvae_terms", "sinkhorn", "supervised_terms", "swav_loss", "updated_center",
+    "vae_kl", "vae_terms",
     "vicreg_covariance", "vicreg_terms", "vicreg_variance", "vicreg_view_terms",
 ]

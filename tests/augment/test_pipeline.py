@@ -141,3 +141,16 @@ def test_ops_in_a_config_replace_the_preset_and_are_validated_at_load():
         load_config(overrides=["augment.ops=[{jitter: {hue: 0.7}}]"])
     augmenter = ViewAugmenter("mnist", (28, 28), 2, ops=config.augment.ops)
     assert PRESETS["mnist"].ops != augmenter.ops and augmenter.pipeline.binarise is None
+
+
+@pytest.mark.parametrize("preset", list(SIZES))
+def test_local_crops_are_one_launch_light_call_that_never_syncs(preset):
+    from simvae.augment import LocalCrops
+
+    shape = SIZES[preset]
+    augmenter = ViewAugmenter(preset, shape[1:], views=2, local_crops=LocalCrops(number=6, size=shape[1] // 2))
+    x = images(shape, n=64)
+    augmenter.local(x)
+    counts = aten_ops(augmenter.local, x)
+    assert sum(counts.values()) <= 175 and counts["aten::grid_sampler_2d"] == 1, counts.most_common(10)
+    assert not SYNCING_OPS & set(counts)

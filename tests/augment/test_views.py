@@ -92,3 +92,63 @@ def test_canvas_preset_varies_the_labelled_style_position_scale_and_brightness()
     assert (centre_x[:, 0] - centre_x[:, 1]).abs().mean() > 1.0
     width = (views[:, :, 0] > 0.1).any(-2).sum(-1).float()  # (64, 2): the item's width in pixels
     assert (width[:, 0] - width[:, 1]).abs().mean() > 1.0
+
+
+# --- multi-crop: local crops beside the J global views ---------------------------------------------------------------
+
+def ramps(n=64, size=32):
+    """Channel 0 rises along x, channel 1 along y: a view's value range on each gives the box it was cut from."""
+    ramp = torch.linspace(0, 255, size).round().to(torch.uint8)
+    x = ramp.view(1, 1, size).expand(n, size, size)
+    return torch.stack([x, x.transpose(1, 2), torch.zeros_like(x)], dim=1).contiguous()
+
+
+def box_areas(views, size=32):
+    """Each view's box area as a fraction of the image's, from its range of x and y (corner pixel centres map
+    onto corner pixel centres: a box of w pixels spans (w - 1) / (W - 1) of the ramp)."""
+    extent = (views.amax(dim=(-2, -1)) - views.amin(dim=(-2, -1)))[..., :2]  # (..., 2): x and y ranges in [0, 1]
+    return ((extent * (size - 1) + 1) / size).prod(-1)
+
+
+def test_local_crops_are_small_crops_at_their_own_size_and_global_views_keep_theirs():
+    from simvae.augment import LocalCrops
+
+    local = LocalCrops(number=3, size=16, scale=[0.1, 0.3])
+    augmenter = ViewAugmenter("none", (32, 32), views=2, ops=[{"crop": {"scale": [0.5, 1.0]}}], local_crops=local)
+    x = ramps()
+    torch.manual_seed(0)
+    views, crops = augmenter(x), augmenter.local(x)
+    assert views.shape == (64, 2, 3, 32, 32) and crops.shape == (64, 3, 3, 16, 16) and crops.dtype == torch.float32
+    assert 0.0 <= crops.min() and crops.max() <= 1.0
+    global_areas, local_areas = box_areas(views), box_areas(crops)
+    assert global_areas.min() > 0.5 - 0.03 and global_areas.max() <= 1.0 + 1e-6
+    assert local_areas.min() > 0.1 - 0.03 and local_areas.max() < 0.3 + 0.03
+    assert len({round(a, 4) for a in local_areas.flatten().tolist()}) > 150, "every crop draws its own box"
+
+
+def test_local_crops_leave_the_global_views_as_they_were_and_repeat_when_seeded():
+    from simvae.augment import LocalCrops
+
+    x = images((3, 32, 32), n=16)
+    torch.manual_seed(4)
+    plain = ViewAugmenter("shapes", (32, 32), views=2)(x)
+    augmenter = ViewAugmenter("shapes", (32, 32), views=2, local_crops=LocalCrops())
+    torch.manual_seed(4)
+    assert torch.equal(augmenter(x), plain)  # the views are drawn first, as without local crops
+    first = augmenter.local(x)
+    assert first.shape == (16, 4, 3, 32, 32)  # the defaults: 4 crops at the images' own size
+    torch.manual_seed(4)
+    augmenter(x)
+    assert torch.equal(augmenter.local(x), first)
+
+
+def test_local_ops_replace_the_crop_scale_keep_the_rest_or_add_a_crop():
+    from simvae.augment.views import local_ops
+
+    canvas = PRESETS["fashion-mnist-canvas"].ops
+    local = local_ops(canvas, [0.1, 0.4])
+    assert local[0] == {"crop": {"scale": [0.1, 0.4], "ratio": canvas[0]["crop"]["ratio"]}} and local[1:] == canvas[1:]
+    assert canvas[0]["crop"]["scale"] == [0.4, 1.0], "the preset itself is unchanged"
+    assert local_ops([{"hflip": {}}], [0.2, 0.3]) == [{"crop": {"scale": [0.2, 0.3], "ratio": [0.75, 1.3]}}, {"hflip": {}}]
+    assert local_ops([{"crop": None}], [0.2, 0.3]) == [{"crop": {"scale": [0.2, 0.3]}}]
+    check_ops(local_ops(PRESETS["mnist"].ops, [0.1, 0.4]))  # still a valid op list

@@ -40,11 +40,12 @@ def write_grid(path: Path, **changes) -> Path:
 
 def test_the_shipped_grid_is_valid_for_every_budget_and_ablation():
     grid = load_grid(REPO / "configs" / "reproduce.yaml")
-    assert len(grid.methods) == 10 and len(grid.seeds) == 3 and {"shapes", "fashion-mnist-canvas"} <= set(grid.datasets)
+    assert len(grid.methods) == 13 and len(grid.seeds) == 3 and {"shapes", "fashion-mnist-canvas"} <= set(grid.datasets)
     paper = grid.base("shapes", "paper")["train"]
     assert (paper["epochs"], paper["batch_size"], paper["lr"]) == (400, 64, 8e-5)
     medium = grid.seeds_by_method("medium")
-    assert all(len(medium[m]) == 3 for m in ("simvae", "vae", "simclr", "vicreg")) and all(len(s) >= 1 for s in medium.values())
+    assert all(len(medium[m]) == 3 for m in ("simvae", "vae", "simclr", "vicreg", "dino")) and all(len(s) >= 1 for s in medium.values())
+    assert medium["swav"] == medium["barlowtwins"] == [1]
     assert {"shapes", "fashion-mnist-canvas", "fashion-mnist-canvas-control"} <= set(grid.budget_datasets("medium"))
     for dataset in grid.budget_datasets("medium"):
         config = grid.config(dataset, "medium", "simclr", 1)

@@ -17,7 +17,7 @@ from simvae.methods.discriminative import (
     ordered_pair_mean,
 )
 
-DISCRIMINATIVE = ["simclr", "vicreg", "moco", "byol", "simsiam"]
+DISCRIMINATIVE = ["simclr", "vicreg", "moco", "byol", "simsiam", "dino", "swav", "barlowtwins"]
 SPEC = ModelSpec(image_shape=(1, 8, 8), latent_dim=4, backbone="mlp", num_classes=3)
 
 
@@ -114,7 +114,9 @@ def test_three_views_train_and_represent(name, small_method):
 
 
 @pytest.mark.parametrize(("name", "terms"), [("simclr", {"loss"}), ("vicreg", {"loss", "invariance", "variance", "covariance"}),
-                                             ("moco", {"loss"}), ("byol", {"loss"}), ("simsiam", {"loss"})])
+                                             ("moco", {"loss"}), ("byol", {"loss"}), ("simsiam", {"loss"}),
+                                             ("dino", {"loss"}), ("swav", {"loss"}),
+                                             ("barlowtwins", {"loss", "invariance", "redundancy"})])
 def test_gradient_reaches_the_encoder(name, terms):
     torch.manual_seed(0)
     method = build_method(method_config(name), SPEC)
@@ -124,3 +126,17 @@ def test_gradient_reaches_the_encoder(name, terms):
     grads = [p.grad for p in method.encoder.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
     assert sum(g.abs().sum() for g in grads) > 0
+
+
+def test_embed_crops_runs_the_encoder_once_per_resolution_and_the_head_on_every_crop():
+    torch.manual_seed(0)
+    spec = ModelSpec(image_shape=(3, 8, 8), latent_dim=4, backbone="resnet18", num_classes=3)  # takes any image size
+    method = DiscriminativeMethod(DiscriminativeConfig(head_hidden=16, head_dim=8), spec).eval()
+    views, small, same = torch.rand(2, 2, 3, 8, 8), torch.rand(2, 3, 3, 4, 4), torch.rand(2, 3, 3, 8, 8)
+    with torch.no_grad():
+        mixed = method.embed_crops(views, small)
+        assert mixed.shape == (2, 5, 8)
+        for j, crop in enumerate([views[:, 0], views[:, 1], *small.unbind(1)]):  # eval-mode BatchNorm: per crop
+            torch.testing.assert_close(mixed[:, j], method.head(method.encoder(crop)), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(method.embed_crops(views, same), method.embed_views(torch.cat([views, same], 1)))
+        assert torch.equal(method.embed_crops(views, None), method.embed_views(views))

@@ -39,3 +39,18 @@ def test_a_bad_op_fails_at_load_and_image_size_only_resizes_folders(tmp_path):
         load_config(overrides=["augment.ops=[{vlip: {}}]"])
     with pytest.raises(DataError, match="data.image_size"):
         build(load_config(overrides=["data.name=shapes", "data.image_size=16"]))
+
+
+def test_local_crops_reach_the_augmenter_of_multi_crop_methods_only_at_a_size_their_backbone_takes(tmp_path):
+    root = write_npz(tmp_path / "data.npz", 3)  # 16 x 16 colour images: the conv backbone
+    data = ["data.name=npz", f"data.root={root}"]
+    dino = build(load_config(overrides=[*data, "method.name=dino", "augment.local_crops.number=3"]))
+    assert dino.augmenter.local_crops.number == 3 and dino.augmenter.local_pipeline.size == (16, 16)
+    for name in ("simclr", "simvae", "barlowtwins"):
+        assert build(load_config(overrides=[*data, f"method.name={name}"])).augmenter.local_crops is None
+    with pytest.raises(ConfigError, match=r"augment.local_crops.size=8 needs a backbone that takes any image size .*"
+                                          r"net.backbone=conv takes only 16x16 images: set augment.local_crops.size=null"):
+        build(load_config(overrides=[*data, "method.name=swav", "augment.local_crops.size=8"]))
+    resnet = build(load_config(overrides=[*data, "method.name=swav", "augment.local_crops.size=8", "net.backbone=resnet18"]))
+    assert resnet.augmenter.local_pipeline.size == (8, 8)
+    build(load_config(overrides=[*data, "method.name=dino", "augment.local_crops.size=16"]))  # the images' own size

@@ -46,8 +46,12 @@ METHOD_SETTINGS = {
     "moco": {"head_hidden": 16, "head_dim": 8, "queue_size": 64, "momentum": 0.9},
     "supervised": {},
     "simvae": {},
+    "dino": {"head_hidden": 16, "head_dim": 8, "out_dim": 12},
+    "swav": {"head_hidden": 16, "head_dim": 8, "prototypes": 6, "queue_size": 24},
+    "barlowtwins": {"head_hidden": 16, "head_dim": 8},
 }
-GATHERED = {"simclr", "vicreg"}  # batch-coupled losses: every rank computes the union batch's loss
+GATHERED = {"simclr", "vicreg", "swav", "barlowtwins"}  # batch-coupled losses: every rank computes the union batch's loss
+LOCAL_CROPS = 2  # the multi-crop methods' (dino, swav) local crops per image
 
 
 def free_port() -> int:
@@ -96,7 +100,8 @@ def union_batch():
     views = torch.rand(IMAGES, VIEWS, *SPEC.image_shape, generator=generator, dtype=torch.float64)
     labels = torch.randint(0, SPEC.num_classes, (IMAGES,), generator=generator)
     eps = torch.randn(IMAGES * VIEWS, SPEC.latent_dim, generator=generator, dtype=torch.float64)  # SimVAE's noise
-    return views, labels, eps
+    local = torch.rand(IMAGES, LOCAL_CROPS, *SPEC.image_shape, generator=generator, dtype=torch.float64)
+    return views, labels, eps, local
 
 
 @contextlib.contextmanager
@@ -110,22 +115,25 @@ def fixed_noise(eps: torch.Tensor):
         torch.randn_like = original
 
 
-def one_step(fabric: Fabric, name: str, views, labels, eps, index) -> dict:
+def one_step(fabric: Fabric, name: str, views, labels, eps, local, index) -> dict:
     """A loop step (loop.loop_step, SGD) on the images `index` of the union batch; what the tests compare."""
     method = make_method(name)
     model, optimizer = fabric.setup(method, torch.optim.SGD(method.parameters(), lr=0.1))
     queue_before = method.queue.clone() if name == "moco" else None  # in float64, after Fabric's setup
     rows = torch.cat([torch.arange(i * VIEWS, (i + 1) * VIEWS) for i in index.tolist()])
+    local_views = (local[index],) if method.uses_local_crops else ()
     with fixed_noise(eps[rows]):
         with torch.no_grad():  # the rank's own loss, before the loop averages the terms over ranks
-            own = {k: v.detach() for k, v in model(views[index], labels[index]).items()}
+            own = {k: v.detach() for k, v in model(views[index], labels[index], *local_views).items()}
         method._pending_keys = None
-        terms = loop.loop_step(fabric, model, optimizer, lambda x: x, views, labels, index)
+        terms = loop.loop_step(fabric, model, optimizer, lambda x: x, views, labels, index,
+                               (lambda _: local[index]) if method.uses_local_crops else None)
     out = {
         "own": own,
         "terms": terms,
         "grads": {n: p.grad.clone() for n, p in method.named_parameters() if p.grad is not None},
         "params": {n: p.detach().clone() for n, p in method.named_parameters()},
+        "buffers": {n: b.clone() for n, b in method.named_buffers() if "running_" not in n and "num_batches" not in n},
     }
     if name == "moco":
         out.update(queue=method.queue.clone(), queue_ptr=int(method.queue_ptr), queue_before=queue_before,
@@ -136,9 +144,9 @@ def one_step(fabric: Fabric, name: str, views, labels, eps, index) -> dict:
 def _gradient_worker(rank: int, out_dir: str) -> None:
     fabric = Fabric(accelerator="cpu", devices=WORLD, strategy="ddp", precision="64-true")
     fabric.launch()
-    views, labels, eps = union_batch()
+    views, labels, eps, local = union_batch()
     index = torch.arange(rank * HALF, (rank + 1) * HALF)
-    results = {name: one_step(fabric, name, views, labels, eps, index) for name in METHOD_SETTINGS}
+    results = {name: one_step(fabric, name, views, labels, eps, local, index) for name in METHOD_SETTINGS}
     torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
 
 
@@ -149,8 +157,8 @@ def two_ranks_and_one(tmp_path_factory):
     run_ranks(_gradient_worker, str(out))
     ranks = [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
     fabric = Fabric(accelerator="cpu", devices=1, precision="64-true")
-    views, labels, eps = union_batch()
-    single = {name: one_step(fabric, name, views, labels, eps, torch.arange(IMAGES)) for name in METHOD_SETTINGS}
+    views, labels, eps, local = union_batch()
+    single = {name: one_step(fabric, name, views, labels, eps, local, torch.arange(IMAGES)) for name in METHOD_SETTINGS}
     return ranks, single
 
 
@@ -185,6 +193,22 @@ def test_loss_and_gradients_on_two_ranks_equal_one_process_on_the_union_batch(tw
     else:  # a mean over images: each rank has its half's, their mean is the union's
         assert_close(sum(own) / WORLD, reference["own"]["loss"].double(), f"{name} mean of the ranks' losses", OUTPUT_RTOL)
         assert not torch.allclose(own[0], own[1]), "the two halves should have different losses"
+
+
+@pytest.mark.parametrize(("name", "statistics"), [("dino", {"center"}), ("swav", {"queue", "queue_filled", "queue_ptr"})])
+def test_batch_statistics_are_the_union_batchs_on_every_rank(two_ranks_and_one, name, statistics):
+    """DINO's centre (an EMA of the teacher's batch means) and SwAV's queue after one step; the Sinkhorn assignment
+    and Barlow Twins' cross-correlation are in the loss and gradients compared above."""
+    ranks, single = two_ranks_and_one
+    reference = single[name]["buffers"]
+    assert statistics <= set(reference)
+    for rank, result in enumerate(ranks):
+        for buffer, value in reference.items():
+            assert_close(result[name]["buffers"][buffer], value, f"{name} rank {rank} buffer {buffer}")
+    if name == "dino":
+        assert reference["center"].abs().sum() > 0, "the centre moved"
+    else:
+        assert int(reference["queue_filled"]) == IMAGES * VIEWS, "the global views of both ranks were enqueued"
 
 
 def test_moco_queue_holds_the_keys_of_both_ranks(two_ranks_and_one):

@@ -100,3 +100,27 @@ def test_too_few_views_or_too_large_a_batch_is_a_config_error(tmp_path):
         train(tiny("augment.views=1"), tmp_path / "a", progress=False)
     with pytest.raises(ConfigError, match="train.batch_size=512"):
         train(tiny("train.batch_size=512"), tmp_path / "b", progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["dino", "swav"])
+def test_a_multi_crop_run_is_told_its_progress_and_resumes_exactly(tmp_path, monkeypatch, method):
+    from simvae.methods import METHODS
+
+    cls = METHODS[method]
+    calls = []
+    original = cls.on_step_start
+    monkeypatch.setattr(cls, "on_step_start", lambda self, step, total: calls.append((step, total)) or original(self, step, total))
+    settings = {"dino": ["method.out_dim=32", "method.teacher_temp_warmup=0.5"],
+                "swav": ["method.prototypes=16", "method.queue_size=80", "method.freeze_prototypes=0.25"]}[method]
+    config = tiny(f"method.name={method}", "augment.local_crops.number=2", "train.epochs=1", *settings)  # 8 steps
+    full = train(config, tmp_path / "full", progress=False)
+    assert calls == [(step, 8) for step in range(8)]
+    calls.clear()
+    train(config, tmp_path / "split", max_steps=3, progress=False)
+    resumed = train(config, tmp_path / "split", resume=True, progress=False)
+    assert calls == [(step, 8) for step in range(8)]  # steps 0-2, then the resumed 3-7
+    a, b = weights(tmp_path / "full"), weights(tmp_path / "split")
+    assert {"dino": "center", "swav": "queue"}[method] in a  # the teacher's centre, or the queue, is saved and restored
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the uninterrupted run"
+    assert resumed["history"] == full["history"]

@@ -52,6 +52,13 @@ def test_a_full_simvae_mlp_step_never_waits_for_the_device_and_runs_at_most_600_
     assert counts["full_step"] <= full_step + 15 and counts["augment"] <= augment + 5, counts
 
 
+@pytest.mark.parametrize("method", ["dino", "swav", "barlowtwins"])
+def test_a_step_of_the_multi_crop_and_redundancy_reduction_methods_never_waits_for_the_device(method):
+    settings = ["augment.local_crops.number=4", "method.queue_size=256"] if method == "swav" else ["augment.local_crops.number=4"]
+    counts = step_ops(load_config("configs/fashion-mnist.yaml", [f"method.name={method}", *settings]), fashion_mnist_shaped())
+    assert counts["syncs"] == [], "a non-logging step (global views, local crops, loss, EMA, queue) must not read the device"
+
+
 def test_the_sync_check_sees_a_read_outside_the_optimiser_only():
     def step():
         with torch.profiler.record_function("Optimizer.step#Adam.step"):

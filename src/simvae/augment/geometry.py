@@ -57,12 +57,13 @@ def output_grid(height: int, width: int, device: torch.device, dtype: torch.dtyp
     return torch.stack([x, y], dim=-1).unsqueeze(0).to(device)
 
 
-def warp(images: torch.Tensor, affine: Affine) -> torch.Tensor:
-    """Resample every image (N, C, H, W) through its own map, bilinearly; outside the image is black."""
+def warp(images: torch.Tensor, affine: Affine, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Resample every image (N, C, H, W) through its own map, bilinearly, to (N, C, *size) (default H x W);
+    outside the image is black. The map is in normalised coordinates, so it means the same at any output size."""
     # the map is axis-aligned, so the sampling grid is scale * output + offset: one addcmul on a cached grid,
     # where affine_grid would build the grid anew and multiply it by a (2, 3) matrix per view
     scale, offset = (part.to(images.dtype).view(-1, 1, 1, 2) for part in affine)
-    grid = torch.addcmul(offset, scale, output_grid(*images.shape[-2:], images.device, images.dtype))
+    grid = torch.addcmul(offset, scale, output_grid(*(size or images.shape[-2:]), images.device, images.dtype))
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 

@@ -132,18 +132,25 @@ def check_ops(ops: Any, where: str = "augment.ops") -> list[Op]:
 
 
 class Pipeline:
-    """The ops of one op list, run on float views (N, C, H, W) in [0, 1] with per-view parameters."""
+    """The ops of one op list, run on float views (N, C, H, W) in [0, 1] with per-view parameters.
 
-    def __init__(self, ops: list[Op]) -> None:
+    `size` (height, width) makes the warp's output that size (the local crops of multi-crop methods); it needs a
+    geometric op, without which there is no warp.
+    """
+
+    def __init__(self, ops: list[Op], size: tuple[int, int] | None = None) -> None:
         self.geometric = [op for op in ops if op.geometric]
         self.colour = [op for op in ops if not op.geometric]
+        if size is not None and not self.geometric:
+            raise ValueError("a pipeline with an output size needs a geometric op (e.g. a crop)")
+        self.size = size
 
     def __call__(self, views: torch.Tensor) -> torch.Tensor:
         if self.geometric:
             affine = None  # the identity, which the first op's map replaces rather than multiplies
             for op in self.geometric:
                 affine = op(affine, len(views), tuple(views.shape[-2:]), views.device)
-            views = warp(views, affine)
+            views = warp(views, affine, self.size)
         for op in self.colour:
             views = op(views)
         return views

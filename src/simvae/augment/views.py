@@ -23,7 +23,9 @@ import torch
 from torch import nn
 
 from simvae.augment.geometry import constant
-from simvae.augment.pipeline import Pipeline, check_ops
+from simvae.augment.pipeline import Pipeline, check_ops, interval
+from simvae.errors import ConfigError
+from simvae.fields import bounded, check_bounds
 
 RATIO = [0.75, 1.3]  # the official aspect-ratio range of RandomResizedCrop
 OpList = list[dict[str, Any]]
@@ -75,6 +77,40 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@dataclass
+class LocalCrops:
+    """Multi-crop's small views (`augment.local_crops`; Caron et al. 2020, SwAV; DINO): `number` crops per image, each
+    of an area fraction in `scale` of the image, resampled to `size` x `size` pixels, with the rest of the view
+    pipeline (flips, colour) as the global views get it. Used only by methods that declare `uses_local_crops`.
+
+    Defaults scaled to small images: 4 local crops (SwAV's 2x160 + 4x96 setting; DINO uses 6-10) of 10-40% of the
+    image (DINO's (0.05, 0.4), with the lower end raised: 5% of a 28-px image is a 6-px patch); `size` null keeps
+    the images' size, which every backbone takes, where the papers use 96 px against 224 (only backbones that
+    take any input size, e.g. resnet18, accept a smaller one).
+    """
+
+    number: int = bounded(4, ge=1)
+    size: int | None = bounded(None, ge=4)
+    scale: list[float] = bounded(default_factory=lambda: [0.1, 0.4], gt=0, le=1)
+
+
+LOCAL_SCALE = interval(0, 1, low_open=True)
+
+
+def check_local_crops(local: LocalCrops, where: str = "augment.local_crops") -> None:
+    check_bounds(local, where)
+    if LOCAL_SCALE.parse(local.scale) is None:
+        raise ConfigError(f"config value {where}.scale={local.scale!r} is invalid: expected {LOCAL_SCALE.expected}")
+
+
+def local_ops(ops: OpList, scale: list[float]) -> OpList:
+    """The op list of local crops: `ops` with each crop's area range replaced by `scale` (its aspect ratios kept), or
+    a crop of that scale first where `ops` has none."""
+    if not any("crop" in op for op in ops):
+        return [_crop(list(scale)), *ops]
+    return [{"crop": {**(op["crop"] or {}), "scale": list(scale)}} if "crop" in op else op for op in ops]
+
+
 def preset_for(preset: str, dataset: str) -> str:
     """Resolve "auto" to the dataset's own preset."""
     name = dataset if preset == "auto" else preset
@@ -89,28 +125,49 @@ def to_float(images: torch.Tensor, binarise: bool = False) -> torch.Tensor:
     return (x > 0.5).float() if binarise else x
 
 
+def stacked(images: torch.Tensor, copies: int) -> torch.Tensor:
+    """uint8 images (B, C, H, W) -> float (B * copies, C, H, W), copy j of image i at i * copies + j."""
+    batch, *shape = images.shape
+    # the uint8 -> float copy also lays the copies out (no reshape copy after)
+    return to_float(images.unsqueeze(1).expand(batch, copies, *shape)).view(-1, *shape)
+
+
 class ViewAugmenter(nn.Module):
     """uint8 images (B, C, H, W) -> J augmented float views (B, J, C, H, W) on the images' device.
 
     The pipeline is the preset's op list, or `ops` (an `augment.ops` list) when given and non-empty.
     Randomness comes from torch's global generator of the images' device, so seeding torch (and restoring
     its state on resume) makes the views repeatable; no value is read back to the host.
+
+    With `local_crops`, `local(images)` makes the multi-crop methods' N local crops (B, N, C, h, w) as well, in
+    one batched call of their own (their output size may differ from the global views'); the training loop
+    calls it after `forward`, and only for methods that use local crops (`Method.uses_local_crops`).
     """
 
-    def __init__(self, preset: str, image_size: tuple[int, int], views: int, *, ops: OpList | None = None) -> None:
+    def __init__(self, preset: str, image_size: tuple[int, int], views: int, *, ops: OpList | None = None,
+                 local_crops: LocalCrops | None = None) -> None:
         super().__init__()
         self.ops = ops or PRESETS[preset].ops
         self.pipeline = Pipeline(check_ops(self.ops))
         self.image_size = tuple(image_size)
         self.views = views
+        self.local_crops = local_crops
+        if local_crops is not None:
+            size = self.image_size if local_crops.size is None else (local_crops.size, local_crops.size)
+            self.local_pipeline = Pipeline(check_ops(local_ops(self.ops, local_crops.scale)), size)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         batch, *shape = images.shape
-        # view j of image i at i*J + j; the uint8 -> float copy also lays the J copies out (no reshape copy after)
-        stacked = to_float(images.unsqueeze(1).expand(batch, self.views, *shape)).view(-1, *shape)
+        views = stacked(images, self.views)
         if self.ops:
-            stacked = self.pipeline(stacked).clamp_(0.0, 1.0)
-        return stacked.view(batch, self.views, *shape)
+            views = self.pipeline(views).clamp_(0.0, 1.0)
+        return views.view(batch, self.views, *shape)
+
+    def local(self, images: torch.Tensor) -> torch.Tensor:
+        """The local crops (B, N, C, h, w) of uint8 images (B, C, H, W); needs `local_crops`."""
+        number = self.local_crops.number
+        crops = self.local_pipeline(stacked(images, number)).clamp_(0.0, 1.0)
+        return crops.view(len(images), number, images.shape[1], *self.local_pipeline.size)
 
     def clean(self, images: torch.Tensor) -> torch.Tensor:
         """The evaluation transform: no augmentation, only scaling (and binarising where official)."""

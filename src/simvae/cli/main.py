@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("overrides", nargs="*", help="section.key=value on top of the demo's settings")
 
     comp = sub.add_parser("compare", help="train several methods x seeds under one budget and tabulate every probe")
-    comp.add_argument("--methods", default="simvae,vae,betavae,crvae,simclr,vicreg,moco,byol,simsiam,supervised",
+    comp.add_argument("--methods", default="simvae,vae,betavae,crvae,simclr,vicreg,moco,byol,simsiam,dino,swav,barlowtwins,supervised",
                       help="comma-separated method names")
     comp.add_argument("--seeds", type=seeds, default="1,2,3", help="comma-separated seeds")
     comp.add_argument("--out", required=True, help="directory for the runs and the table (re-running resumes)")

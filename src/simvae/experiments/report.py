@@ -15,6 +15,7 @@ import markdown
 
 from simvae.evaluation.run import PROBES
 from simvae.experiments.compare import PROBE_TITLES, disentanglement_markdown, seeds_text
+from simvae.methods import METHODS
 from simvae.output import markdown_table
 
 DIAGNOSTIC_COLUMNS = {
@@ -186,13 +187,16 @@ def report_markdown(payload: dict[str, Any]) -> str:
     p = payload["provenance"]
     compute = sum(sum(s["comparison"]["train_seconds"].values()) for s in payload["sections"])
     trained_at = sorted({c for s in payload["sections"] for c in s["comparison"]["trained_at"]})
+    multi_crop = sorted({m for s in payload["sections"] for m in s["comparison"]["methods"] if METHODS[m].uses_local_crops})
+    crops = (f" ({', '.join(multi_crop)} also train on the local crops of `augment.local_crops`, as their papers do)"
+             if multi_crop else "")
     lines = [f"# simvae reproduce — budget `{payload['budget']}`", "",
              f"Main grid trained at commit(s) {', '.join(f'`{c}`' for c in trained_at)} (each run's provenance.json "
              f"says which); report written at commit `{p['git_commit']}`; command `{p['command']}`; {p['machine']}; "
              f"torch {p['versions'].get('torch')}; "
              f"{p['time']}; this invocation {payload['elapsed_seconds'] / 60:.1f} min, training compute of the main grid "
              f"{compute / 60:.1f} min.", "",
-             "Every method shares data, augmentations, backbone, optimiser and probes; only the objective differs. "
+             f"Every method shares data, augmentations, backbone, optimiser and probes; only the objective differs{crops}. "
              "Tables use the encoder's output before any projection head (posterior means for the VAEs); where the "
              "head's output was probed too (eval.all_representations), it is tabulated beside it. "
              "Accuracies are on the official test split; probe settings (C, MLP step and weight decay, k) are chosen on a validation split "

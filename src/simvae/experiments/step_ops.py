@@ -38,11 +38,12 @@ def step_ops(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
     model.train()
     images, labels = dataset.train.images.to(fabric.device), dataset.train.content.to(fabric.device)
     augmenter = setup.augmenter.to(fabric.device)
+    local_crops = augmenter.local if augmenter.local_crops is not None else None  # multi-crop methods' local crops
     index = batch_indices(len(images), config.train.batch_size, 0, config.train.seed, 1, 0)[0]
     log = TermLog(fabric.device, {}, capacity=WARMUP_STEPS + 3)
 
     def full_step() -> None:
-        log.add(loop_step(fabric, model, optimizer, augmenter, images, labels, index), len(log.steps) + 1)
+        log.add(loop_step(fabric, model, optimizer, augmenter, images, labels, index, local_crops), len(log.steps) + 1)
 
     for _ in range(WARMUP_STEPS):
         full_step()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from simvae.methods.barlowtwins import BarlowTwins
 from simvae.methods.base import Method, MethodConfig, ModelSpec
 from simvae.methods.betavae import BetaVAE
 from simvae.methods.byol import BYOL
 from simvae.methods.crvae import CRVAE
+from simvae.methods.dino import DINO
 from simvae.methods.moco import MoCo
 from simvae.methods.simclr import SimCLR
 from simvae.methods.simsiam import SimSiam
 from simvae.methods.simvae import SimVAE
+from simvae.methods.swav import SwAV
 from simvae.methods.supervised import Supervised
 from simvae.methods.vae import VAE
 from simvae.methods.vicreg import VICReg
@@ -21,6 +24,9 @@ METHODS: dict[str, type[Method]] = {
     "moco": MoCo,
     "byol": BYOL,
     "simsiam": SimSiam,
+    "dino": DINO,
+    "swav": SwAV,
+    "barlowtwins": BarlowTwins,
     "betavae": BetaVAE,
     "crvae": CRVAE,
     "supervised": Supervised,

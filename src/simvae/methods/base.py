@@ -15,7 +15,9 @@ def upcast(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
 
 
-FAMILIES = ("generative", "discriminative", "reference")  # the supervised reference is neither
+# discriminative: instance discrimination, variance-covariance regularisation and distillation; latent clustering
+# (DINO, SwAV: views assigned to learnt prototypes); redundancy reduction (Barlow Twins); the supervised reference
+FAMILIES = ("generative", "discriminative", "latent clustering", "redundancy reduction", "reference")
 
 
 @dataclass
@@ -43,6 +45,10 @@ class Method(nn.Module):
     content labels (B,) to named scalar terms; "loss" is what the optimiser minimises, the other
     terms are logged. `representations` maps clean images (N, C, H, W) to named representations,
     the first being the one the method is evaluated on.
+
+    Multi-crop methods set `uses_local_crops = True`: their `training_terms(views, labels, local_views=None)`
+    also receives the N local crops (B, N, C, h, w) of `augment.local_crops` (the size h x w may differ from the
+    views'), None when the config sets none. Every other method gets exactly the J global views.
     """
 
     Config: ClassVar[type[MethodConfig]] = MethodConfig
@@ -50,6 +56,7 @@ class Method(nn.Module):
     # declared by every method class itself (`simvae methods` lists them; tests/methods/test_catalogue.py checks)
     family: ClassVar[str]  # one of FAMILIES
     source: ClassVar[str]  # where the method comes from: authors, year, title
+    uses_local_crops: ClassVar[bool] = False
 
     def __init__(self, config: MethodConfig, spec: ModelSpec) -> None:
         super().__init__()
@@ -59,12 +66,18 @@ class Method(nn.Module):
     def training_terms(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, views: torch.Tensor, labels: torch.Tensor, *local_views: torch.Tensor) -> dict[str, torch.Tensor]:
         # forward *is* the training objective, so DDP wrappers see the call that needs gradient sync
-        return self.training_terms(views, labels)
+        return self.training_terms(views, labels, *local_views)
 
     def representations(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def on_step_start(self, step: int, total_steps: int) -> None:
+        """Called by the training loop before each step with the steps done so far (0, 1, ...) and the run's total:
+        for schedules over training (DINO's teacher momentum and temperature, SwAV's prototype freeze). A schedule
+        must not depend on anything else, so a resumed run repeats it exactly; a value used inside
+        `training_terms` should be a tensor updated in place, so that a compiled forward is not recompiled."""
 
     def on_step_end(self) -> None:
         """Called after each optimiser step (e.g. to update a momentum encoder)."""

@@ -42,6 +42,17 @@ def mlp_head(dim_in: int, hidden: int, dim_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(dim_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim_out))
 
 
+def mlp(widths: list[int], batchnorm: bool, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear layers of the given widths with (BatchNorm1d and) `activation` between them, none after the last
+    (Barlow Twins' projector: BatchNorm + ReLU; DINO's: GELU, with or without BatchNorm)."""
+    layers: list[nn.Module] = []
+    for i, (dim_in, dim_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(dim_in, dim_out))
+        if i < len(widths) - 2:
+            layers += [nn.BatchNorm1d(dim_out), activation()] if batchnorm else [activation()]
+    return nn.Sequential(*layers)
+
+
 def ordered_pair_mean(
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], a: torch.Tensor, b: torch.Tensor
 ) -> torch.Tensor:
@@ -68,7 +79,11 @@ class DiscriminativeMethod(Method):
     def __init__(self, config: DiscriminativeConfig, spec: ModelSpec) -> None:
         super().__init__(config, spec)
         self.encoder = BACKBONES[spec.backbone].encoder(spec.image_shape, spec.latent_dim)
-        self.head = mlp_head(spec.latent_dim, config.head_hidden, config.head_dim)
+        self.head = self.build_head()
+
+    def build_head(self) -> nn.Module:
+        """g: latent_dim -> head_dim, SimCLR's head; a method with another projector overrides this."""
+        return mlp_head(self.spec.latent_dim, self.config.head_hidden, self.config.head_dim)
 
     def embed_views(self, views: torch.Tensor, encoder: nn.Module | None = None, head: nn.Module | None = None) -> torch.Tensor:
         """g(f(x)) for every view: views (B, J, C, H, W) -> (B, J, head_dim), in (at least) float32.
@@ -82,6 +97,20 @@ class DiscriminativeMethod(Method):
         out = head(encoder(views.flatten(0, 1)))
         return upcast(out).view(batch, n_views, -1)
 
+    def embed_crops(self, views: torch.Tensor, local_views: torch.Tensor | None) -> torch.Tensor:
+        """g(f(x)) of the J global views (B, J, C, H, W) then the N local crops (B, N, C, h, w): (B, J + N, head_dim).
+
+        As in DINO's and SwAV's multi-crop wrappers, the encoder runs once per resolution (once in all when the
+        local crops have the views' size) and the head once on every crop.
+        """
+        if local_views is None:
+            return self.embed_views(views)
+        same_size = local_views.shape[-2:] == views.shape[-2:]
+        groups = [torch.cat([views, local_views], dim=1)] if same_size else [views, local_views]
+        batch = views.shape[0]
+        features = torch.cat([self.encoder(g.flatten(0, 1)).view(batch, g.shape[1], -1) for g in groups], dim=1)
+        return upcast(self.head(features.flatten(0, 1))).view(batch, features.shape[1], -1)
+
     def representations(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.encoder(images)
         return {"encoder": features, "head": self.head(features)}
@@ -92,6 +121,21 @@ def make_target(module: nn.Module) -> nn.Module:
     target = copy.deepcopy(module)
     target.requires_grad_(False)
     return target
+
+
+@torch.no_grad()
+def enqueue(queue: torch.Tensor, pointer: torch.Tensor, rows: torch.Tensor) -> None:
+    """Write rows (n, d) over the n oldest entries of the FIFO `queue` (K, d), whose oldest entry is at `pointer` (a 0-d
+    long tensor, advanced in place); with n >= K the queue holds the last K rows. On the device, without a host sync."""
+    size = queue.shape[0]
+    rows = rows.to(queue.dtype)
+    if len(rows) >= size:
+        queue.copy_(rows[-size:])
+        pointer.zero_()
+        return
+    index = (pointer + torch.arange(len(rows), device=queue.device)) % size
+    queue[index] = rows
+    pointer.copy_((pointer + len(rows)) % size)
 
 
 @torch.no_grad()

@@ -14,6 +14,7 @@ from simvae.methods.discriminative import (
     DiscriminativeConfig,
     DiscriminativeMethod,
     ema_update,
+    enqueue,
     full_precision,
     gather_no_grad,
     make_target,
@@ -78,18 +79,9 @@ class MoCo(DiscriminativeMethod):
             self._pending_keys = gather_no_grad(k.flatten(0, 1))
         return {"loss": loss}
 
-    @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:
         """Write keys (n, head_dim) over the n oldest queue entries (the last K if n > K)."""
-        size = self.queue.shape[0]
-        keys = keys.to(self.queue.dtype)
-        if len(keys) >= size:
-            self.queue.copy_(keys[-size:])
-            self.queue_ptr.zero_()
-            return
-        index = (self.queue_ptr + torch.arange(len(keys), device=self.queue.device)) % size
-        self.queue[index] = keys
-        self.queue_ptr.copy_((self.queue_ptr + len(keys)) % size)
+        enqueue(self.queue, self.queue_ptr, keys)
 
     @torch.no_grad()
     def on_step_end(self) -> None:

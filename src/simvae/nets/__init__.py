@@ -35,6 +35,7 @@ class Backbone:
     encoder: Callable[[tuple[int, int, int], int], nn.Module]  # (image_shape, out_dim)
     decoder: Callable[[int, tuple[int, int, int]], nn.Module]  # (latent_dim, image_shape)
     description: str
+    any_size: bool = False  # the encoder also takes images of other sizes than image_shape's (e.g. smaller local crops)
 
 
 BACKBONES: dict[str, Backbone] = {
@@ -47,6 +48,7 @@ BACKBONES: dict[str, Backbone] = {
     "resnet18": Backbone(
         CifarResNet18Encoder, OfficialResNetDecoder,
         "standard CIFAR ResNet-18 (3x3 stem, no max-pool, 64-512, avg-pool); the official ResNet decoder",
+        any_size=True,
     ),
 }
 

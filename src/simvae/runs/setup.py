@@ -18,8 +18,8 @@ from simvae.config import RunConfig, saved_config
 from simvae.data import Dataset, ImageSet, load_dataset
 from simvae.devices import usable_device
 from simvae.errors import ConfigError, RunDirError
-from simvae.methods import Method, ModelSpec, build_method
-from simvae.nets import backbone_for
+from simvae.methods import METHODS, Method, ModelSpec, build_method
+from simvae.nets import BACKBONES, backbone_for
 from simvae.nets.custom import CUSTOM
 from simvae.resources import fits_in_memory, memory_note
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, load_weights
@@ -53,7 +53,13 @@ def build(config: RunConfig, dataset: Dataset | None = None) -> Setup:
         raise ConfigError(str(error)) from error
     spec = ModelSpec(dataset.image_shape, config.net.latent_dim, backbone, len(dataset.class_names), dataset.likelihood)
     check_model_fits(config, spec)
-    augmenter = ViewAugmenter(preset, dataset.image_shape[1:], config.augment.views, ops=config.augment.ops)
+    local = config.augment.local_crops if METHODS[config.method.name].uses_local_crops else None
+    if (local is not None and local.size is not None and (local.size, local.size) != dataset.image_shape[1:]
+            and not BACKBONES[backbone].any_size):
+        raise ConfigError(f"config value augment.local_crops.size={local.size} needs a backbone that takes any image size "
+                          f"(resnet18); net.backbone={backbone} takes only {dataset.image_shape[1]}x{dataset.image_shape[2]} "
+                          "images: set augment.local_crops.size=null (the images' size) or net.backbone=resnet18")
+    augmenter = ViewAugmenter(preset, dataset.image_shape[1:], config.augment.views, ops=config.augment.ops, local_crops=local)
     return Setup(dataset, build_method(config.method, spec), augmenter, spec)
 
 

@@ -116,10 +116,11 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def train_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """One optimiser step on a batch of views; returns the detached loss terms (on the device, in the dtype the
-    method computed them: float32, or float64 under precision 64-true)."""
-    terms = model(views, labels)
+def train_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, views: torch.Tensor, labels: torch.Tensor,
+               *local_views: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One optimiser step on a batch of views (and local crops, for methods that use them); returns the detached
+    loss terms (on the device, in the dtype the method computed them: float32, or float64 under precision 64-true)."""
+    terms = model(views, labels, *local_views)
     optimizer.zero_grad(set_to_none=True)
     fabric.backward(terms["loss"])
     optimizer.step()
@@ -128,15 +129,20 @@ def train_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, views: t
 
 
 def loop_step(fabric: Fabric, model, optimizer: torch.optim.Optimizer, augmenter: Callable[[torch.Tensor], torch.Tensor],
-              images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> dict[str, torch.Tensor]:
-    """One step of the training loop: gather the batch by index, augment it into views, `train_step`.
+              images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor,
+              local_crops: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """One step of the training loop: gather the batch by index, augment it into views (and, with `local_crops`,
+    the augmenter's `local`, into local crops too), `train_step`.
 
     The terms are averaged over ranks (one all-reduce on the device) when there are several, so every
     rank logs and checks the same values: for a loss that is a mean over images that is the union
     batch's value, for a gathered (batch-coupled) loss it is the value every rank already computed.
     """
     index = index.to(fabric.device, non_blocking=True)
-    terms = train_step(fabric, model, optimizer, augmenter(images[index]), labels[index])
+    batch = images[index]
+    views = augmenter(batch)  # drawn before the local crops: the global views are those of a run without them
+    local_views = () if local_crops is None else (local_crops(batch),)
+    terms = train_step(fabric, model, optimizer, views, labels[index], *local_views)
     if fabric.world_size > 1:
         names = list(terms)
         mean = fabric.all_reduce(torch.stack([terms[name] for name in names]), reduce_op="mean")
@@ -281,6 +287,7 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
     images = setup.dataset.train.images.to(fabric.device)
     labels = setup.dataset.train.content.to(fabric.device)
     augmenter = setup.augmenter.to(fabric.device)
+    local_crops = augmenter.local if augmenter.local_crops is not None else None
     images_per_step = t.batch_size * world
     steps_per_epoch = len(images) // images_per_step
     if steps_per_epoch == 0:
@@ -312,7 +319,9 @@ def _train(config: RunConfig, run_dir: Path, fabric: Fabric, signals: StopSignal
             epoch = state["step"] // steps_per_epoch
             for index in batch_indices(len(images), t.batch_size, epoch, t.seed, world, rank)[state["step"] % steps_per_epoch:]:
                 set_lr(optimizer, lr_at(state["step"], total_steps, steps_per_epoch, t))
-                terms = compiled.run(lambda: loop_step(fabric, model, optimizer, augmenter, images, labels, index))  # noqa: B023
+                setup.method.on_step_start(state["step"], total_steps)
+                terms = compiled.run(lambda: loop_step(fabric, model, optimizer, augmenter, images, labels, index,  # noqa: B023
+                                                       local_crops))
                 log.add(terms, state["step"] + 1)
                 step = state["step"] = state["step"] + 1
                 state["images_seen"] += images_per_step
