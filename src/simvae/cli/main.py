@@ -22,7 +22,7 @@ from simvae.cli.arguments import attempts, positive, seconds, seeds  # noqa: E40
 from simvae.config_files import GRID, shipped  # noqa: E402
 from simvae.config_keys import RESUME_KEYS  # noqa: E402
 from simvae.errors import SimvaeError, SimvaeWarning, TrainingInterrupted  # noqa: E402
-from simvae.interrupts import Interrupted  # noqa: E402
+from simvae.interrupts import Interrupted, critical  # noqa: E402
 
 # Each command is the module simvae.cli.<command>, whose `run(args)` does it. This module builds the parser from
 # light modules only and imports a command's module (torch, Lightning Fabric, ...) once the arguments are parsed:
@@ -159,7 +159,11 @@ def run_command(argv: list[str] | None) -> int:
     if args.command == "data" and args.action == "download" and not args.name:
         build_parser().error("data download needs a dataset name, e.g. `simvae data download fashion-mnist`")
     try:
-        importlib.import_module(f"simvae.cli.{args.command}").run(args)
+        # a signal during the command's imports (torch, scikit-learn...) is delivered once they are done: an import
+        # cut in half leaves a library broken for the clean-up that follows (numpy's lazy attributes recurse)
+        with critical():
+            command = importlib.import_module(f"simvae.cli.{args.command}")
+        command.run(args)
     except TrainingInterrupted as stopped:
         print(f"simvae: {stopped}", file=sys.stderr)
         return 128 + stopped.signal_number
