@@ -38,6 +38,7 @@ EDITS = {  # an edited copy of a real run's checkpoint: what is changed, and wha
     "step-negative": ("step=-3", "step is -3"),
     "config-none": ("config=None", "config is None, not dict"),
     "config-bad": ("train.lr=-1 in the saved config", "saved config no longer loads"),
+    "config-net-text": ("net='mlp' in the saved config", "saved config no longer loads"),
     "finished-text": ("finished='yes'", "finished is 'yes', not bool"),
     "model-list": ("model=[1, 2]", "model is [1, 2], not dict"),
 }
@@ -325,6 +326,8 @@ def edit_checkpoint(saved: dict, edit: str) -> None:
         saved["config"] = None
     elif edit == "config-bad":
         saved["config"]["train"]["lr"] = -1.0
+    elif edit == "config-net-text":
+        saved["config"]["net"] = "mlp"
     elif edit == "finished-text":
         saved["finished"] = "yes"
     elif edit == "model-list":

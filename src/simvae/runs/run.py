@@ -127,11 +127,13 @@ def load_run(path: str | Path, device: str | torch.device | None = None, encoder
     if "data_spec" not in saved:
         raise RunDirError(f"{path} was trained before checkpoints described their data: use "
                           "simvae.runs.load_trained, which reloads the dataset, or retrain")
-    custom = saved["config"].get("net", {}).get("backbone") == CUSTOM
+    net = saved["config"].get("net")  # an edited config (no net section) is diagnosed by checkpoint_config below
+    backbone = net.get("backbone") if isinstance(net, dict) else None
+    custom = backbone == CUSTOM
     if custom and encoder is None and CUSTOM not in nets.BACKBONES:
         raise ConfigError(f"{path}: {missing_network_message(recorded_networks(path))}")
     if encoder is not None and not custom:
-        raise ConfigError(f"{path} was trained with net.backbone={saved['config']['net']['backbone']}, not your own "
+        raise ConfigError(f"{path} was trained with net.backbone={backbone}, not your own "
                           "network: load it without encoder=/decoder=")
     with nets.provided(encoder, decoder) if encoder is not None else contextlib.nullcontext():
         config = checkpoint_config(saved, path / CHECKPOINT)
