@@ -1,5 +1,6 @@
 """simvae as an installed package: every import is a declared dependency, and a wheel built from this checkout,
-installed into a fresh virtual environment, trains and reproduces from an empty directory outside the checkout."""
+installed into a fresh virtual environment, trains and reproduces from an empty directory outside the checkout and
+runs the three examples."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def run_installed(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
 
 
 @pytest.mark.slow
-def test_the_wheel_installed_outside_the_checkout_trains_and_reproduces(tmp_path):
+def test_the_wheel_installed_outside_the_checkout_trains_reproduces_and_runs_the_examples(tmp_path):
     wheel = build_wheel(tmp_path / "build")
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {f"simvae/configs/{path.name}" for path in (REPO / "configs").glob("*.yaml")}
@@ -127,3 +128,11 @@ def test_the_wheel_installed_outside_the_checkout_trains_and_reproduces(tmp_path
                   "--seeds", "1", "--out", "rep")
     assert "| simvae |" in (empty / "rep" / "report.md").read_text() and (empty / "rep" / "report.html").is_file()
     assert sorted(path.name for path in empty.iterdir()) == ["rep", "run"]  # nothing written beside them
+
+    # the three examples, copied out of the checkout, run on the installed package at their --tiny settings
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", examples, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, args, printed in (("own_backbone.py", ["--out", "backbone"], "Run(method=simvae, data=shapes"),
+                                ("own_images_with_styles.py", ["--out", "images"], "Run(method=simclr, data=npz"),
+                                ("own_training_loop.py", [], "held-out ELBO_SSL")):
+        assert printed in run_installed(venv, examples, "python", name, "--tiny", *args).stdout, name
