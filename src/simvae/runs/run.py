@@ -23,10 +23,10 @@ from simvae.config import RunConfig
 from simvae.devices import usable_device
 from simvae.errors import ConfigError, InputError, RunDirError
 from simvae.methods import Method, ModelSpec
-from simvae.nets.custom import CUSTOM, missing_network_message, networks_text
-from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, load_weights
-from simvae.runs.rundir import PROVENANCE
-from simvae.runs.setup import build, checkpoint_config, dataset_from_spec, training_device
+from simvae.nets.custom import CUSTOM, missing_network_message
+from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint
+from simvae.runs.rundir import recorded_networks
+from simvae.runs.setup import build, checkpoint_config, dataset_from_spec, load_run_weights, training_device
 
 METRICS = "metrics.json"
 
@@ -138,22 +138,8 @@ def load_run(path: str | Path, device: str | torch.device | None = None, encoder
     with nets.provided(encoder, decoder) if encoder is not None else contextlib.nullcontext():
         config = checkpoint_config(saved, path / CHECKPOINT)
         setup = build(config, dataset_from_spec(saved["data_spec"]))
-    try:
-        load_weights(setup.method, saved["model"], path / CHECKPOINT)
-    except RunDirError:
-        if not custom:
-            raise
-        raise ConfigError(f"the modules passed do not fit {path}'s trained weights: pass modules of the "
-                          f"architecture it was trained with{networks_text(recorded_networks(path))}") from None
+    load_run_weights(setup.method, saved["model"], path, config)
     device = training_device(config) if device is None else device
     setup.method.to(device).eval()
     return Run(path, config, setup.method, setup.augmenter.to(device), setup.spec, saved["step"], saved["finished"])
 
-
-def recorded_networks(path: Path) -> dict[str, str] | None:
-    """The networks' class names a run's provenance.json records, if it does."""
-    provenance = path / PROVENANCE
-    try:
-        return json.loads(provenance.read_text()).get("networks") if provenance.is_file() else None
-    except (OSError, ValueError):
-        return None

@@ -172,3 +172,12 @@ def check_writable(run_dir: Path, fix: str) -> None:
 
 def _reason(error: OSError) -> str:
     return "the file system is read-only" if error.errno == errno.EROFS else error.strerror or str(error)
+
+
+def recorded_networks(path: Path) -> dict[str, str] | None:
+    """The networks' class names a run's provenance.json records, if it does."""
+    provenance = path / PROVENANCE
+    try:
+        return json.loads(provenance.read_text()).get("networks") if provenance.is_file() else None
+    except (OSError, ValueError):
+        return None

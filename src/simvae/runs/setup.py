@@ -20,9 +20,10 @@ from simvae.devices import usable_device
 from simvae.errors import ConfigError, RunDirError
 from simvae.methods import METHODS, Method, ModelSpec, build_method
 from simvae.nets import BACKBONES, backbone_for
-from simvae.nets.custom import CUSTOM
+from simvae.nets.custom import CUSTOM, networks_text
 from simvae.resources import fits_in_memory, memory_note
 from simvae.runs.checkpoint import CHECKPOINT, load_checkpoint, load_weights
+from simvae.runs.rundir import recorded_networks
 
 
 @dataclass
@@ -114,6 +115,18 @@ def training_device(config: RunConfig) -> torch.device:
     return torch.device("cpu")
 
 
+def load_run_weights(method: Method, state: dict[str, Any], run_dir: Path, config: RunConfig) -> None:
+    """The trained weights of the run in `run_dir` loaded into `method`; weights that do not fit networks passed
+    from Python (net.backbone=custom) are a ConfigError naming the classes the run was trained with."""
+    try:
+        load_weights(method, state, run_dir / CHECKPOINT)
+    except RunDirError:
+        if config.net.backbone != CUSTOM:
+            raise
+        raise ConfigError(f"the modules passed do not fit {run_dir}'s trained weights: pass modules of the "
+                          f"architecture it was trained with{networks_text(recorded_networks(run_dir))}") from None
+
+
 def load_trained(run_dir: str | Path, device: str | torch.device | None = None, overrides: dict[str, Any] | None = None,
                  other_data: Callable[[RunConfig], Dataset] | None = None) -> tuple[RunConfig, Setup]:
     """Rebuild a run's config, data and method from its directory, with the trained weights loaded.
@@ -127,11 +140,8 @@ def load_trained(run_dir: str | Path, device: str | torch.device | None = None, 
     dataset = other_data(config) if other_data else None
     setup = build(config, dataset)
     try:
-        load_weights(setup.method, saved["model"], path)
+        load_run_weights(setup.method, saved["model"], Path(run_dir), config)
     except RunDirError:
-        if config.net.backbone == CUSTOM:
-            raise ConfigError(f"the encoder/decoder passed do not fit {run_dir}'s trained weights: pass modules of the "
-                              "architecture it was trained with (its provenance.json names their classes)") from None
         if dataset is None:
             raise
         raise ConfigError(f"{dataset.name}'s images {'x'.join(map(str, dataset.image_shape))} do not fit the run's "
